@@ -17,6 +17,8 @@ export interface ReplicaSpec {
   internalPort: number;
   /** Service environment; the runtime adds PORT. */
   env: Record<string, string>;
+  /** Docker runtime: host directories bind-mounted into the container (the process runtime shares the host's files). */
+  mounts?: { source: string; target: string }[];
   /** Identifies the spec a replica was started from, so a restarted orchestrator adopts only current replicas. */
   specHash: string;
 }
