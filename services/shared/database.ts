@@ -1,0 +1,103 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, MysqlDialect, SqliteDialect } from 'kysely';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createConnection, createPool } from 'mysql2';
+import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
+import type { Logger } from './log';
+
+export type Dialect = 'sqlite' | 'mysql';
+
+export interface Database<DB> {
+  readonly db: Kysely<DB>;
+  readonly dialect: Dialect;
+  destroy(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  readonly logger: Logger;
+  /** How long to keep retrying a MySQL server that is not up yet (containers start in any order). */
+  readonly connectRetryMs?: number;
+}
+
+// Images up to the 24 MB body limit travel as hex in one statement (about twice their size).
+const WANTED_MAX_ALLOWED_PACKET = 64 * 1024 * 1024;
+
+export async function openDatabase<DB>(url: string, options: OpenDatabaseOptions): Promise<Database<DB>> {
+  const target = parseDatabaseUrl(url);
+  return target.kind === 'sqlite' ? openSqlite<DB>(target.path) : openMysql<DB>(target, options);
+}
+
+function openSqlite<DB>(path: string): Database<DB> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new BetterSqlite3(path);
+  // Several processes share one file: WAL lets readers run beside the writer, and the busy
+  // timeout makes a writer wait its turn instead of failing with SQLITE_BUSY.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', destroy: () => db.destroy() };
+}
+
+type MysqlTarget = Extract<DatabaseTarget, { kind: 'mysql' }>;
+
+async function openMysql<DB>(target: MysqlTarget, options: OpenDatabaseOptions): Promise<Database<DB>> {
+  await retryUntil(options.connectRetryMs ?? 30_000, options.logger, () => prepareServer(target, options.logger));
+  const pool = createPool({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    charset: 'utf8mb4',
+    connectionLimit: 10,
+    connectTimeout: 2000,
+    supportBigNumbers: true,
+  });
+  const db = new Kysely<DB>({ dialect: new MysqlDialect({ pool }) });
+  return { db, dialect: 'mysql', destroy: () => db.destroy() };
+}
+
+/** Creates the database when missing and makes room for photo-sized statements. */
+async function prepareServer(target: MysqlTarget, logger: Logger): Promise<void> {
+  const conn = createConnection({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    charset: 'utf8mb4',
+    connectTimeout: 2000,
+  }).promise();
+  try {
+    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    const [rows] = await conn.query('SELECT @@GLOBAL.max_allowed_packet AS packet');
+    const current = Number((rows as { packet: unknown }[])[0]?.packet);
+    if (current < WANTED_MAX_ALLOWED_PACKET) {
+      try {
+        await conn.query(`SET GLOBAL max_allowed_packet = ${WANTED_MAX_ALLOWED_PACKET}`);
+      } catch (err) {
+        logger.warn('cannot raise max_allowed_packet; large photos may be refused by the server', {
+          current,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+  } finally {
+    await conn.end().catch(() => {});
+  }
+}
+
+async function retryUntil(budgetMs: number, logger: Logger, attempt: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + budgetMs;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() + delay > deadline) throw err;
+      logger.warn('database not reachable yet, retrying', { inMs: delay, error: err instanceof Error ? err.message : String(err) });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

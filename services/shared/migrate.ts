@@ -1,0 +1,39 @@
+import { Migrator, sql, type Kysely, type Migration, type RawBuilder } from 'kysely';
+import type { Dialect } from './database';
+
+export type MigrationSet = Record<string, (db: Kysely<any>, types: ColumnTypes) => Promise<void>>;
+
+/** Column types that mean the same thing on both engines. */
+export interface ColumnTypes {
+  readonly dialect: Dialect;
+  readonly serial: 'integer' | 'bigint';
+  /** Compared byte for byte: MySQL's `_bin` collations ignore trailing spaces, VARBINARY does not. */
+  readonly exactName: RawBuilder<unknown>;
+  readonly longText: RawBuilder<unknown>;
+  readonly bytes: RawBuilder<unknown>;
+}
+
+export function columnTypes(dialect: Dialect): ColumnTypes {
+  return dialect === 'sqlite'
+    ? { dialect, serial: 'integer', exactName: sql`text`, longText: sql`text`, bytes: sql`blob` }
+    : { dialect, serial: 'bigint', exactName: sql`varbinary(1020)`, longText: sql`longtext`, bytes: sql`longblob` };
+}
+
+/**
+ * Brings the schema up to date at start. Each service keeps its own migration tables so
+ * both may share one database; the migrator's lock serialises replicas starting together.
+ */
+export async function migrateToLatest(db: Kysely<any>, dialect: Dialect, service: string, set: MigrationSet): Promise<void> {
+  const types = columnTypes(dialect);
+  const migrations: Record<string, Migration> = Object.fromEntries(
+    Object.entries(set).map(([name, up]) => [name, { up: (kdb: Kysely<any>) => up(kdb, types) }]),
+  );
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: `${service}_migrations`,
+    migrationLockTableName: `${service}_migrations_lock`,
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}

@@ -1,0 +1,99 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from './log';
+import type { Route } from './routes';
+
+export const COUNT_PATH = '/api/v1/_count';
+export const HEALTH_PATH = '/api/v1/_health';
+export const CRASH_PATH = '/api/v1/_crash';
+const UNCOUNTED = new Set([COUNT_PATH, HEALTH_PATH, CRASH_PATH]);
+
+/** Per-process operational state: what makes round-robin and crash recovery observable. */
+export interface OpsState {
+  requestCount: number;
+  crashed: boolean;
+}
+
+export interface OpsOptions {
+  /** A real read of the service's database; rejects when it cannot read. */
+  readonly checkDatabase: () => Promise<void>;
+  readonly healthTimeoutMs?: number;
+  readonly logger: Logger;
+}
+
+export function createOpsState(): OpsState {
+  return { requestCount: 0, crashed: false };
+}
+
+/** Whether a request to this path counts towards `_count`: every API path except the ops ones. */
+export function isCounted(path: string): boolean {
+  const normalized = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return normalized.startsWith('/api/v1/') && !UNCOUNTED.has(normalized);
+}
+
+/**
+ * Runs before everything else: once crashed, every request (ops routes included) is 500,
+ * and every other API request is counted whatever its method or outcome.
+ */
+export function crashAndCount(state: OpsState): RequestHandler {
+  return (req, res, next) => {
+    if (state.crashed) {
+      res.status(500).json({});
+      return;
+    }
+    if (isCounted(req.path)) state.requestCount += 1;
+    next();
+  };
+}
+
+export function opsRoutes(state: OpsState, options: OpsOptions): Route[] {
+  const timeoutMs = options.healthTimeoutMs ?? 800;
+  return [
+    {
+      path: COUNT_PATH,
+      methods: {
+        GET: (_req, res) => {
+          res.status(200).json([state.requestCount]);
+        },
+        DELETE: (_req, res) => {
+          state.requestCount = 0;
+          res.status(200).json({});
+        },
+      },
+    },
+    {
+      path: HEALTH_PATH,
+      methods: {
+        GET: async (_req, res) => {
+          try {
+            await withTimeout(options.checkDatabase(), timeoutMs);
+            res.status(200).end();
+          } catch (err) {
+            options.logger.warn('health check failed', { error: err instanceof Error ? err.message : String(err) });
+            res.status(500).json({});
+          }
+        },
+      },
+    },
+    {
+      path: CRASH_PATH,
+      ignoresBody: true,
+      methods: {
+        POST: (_req, res) => {
+          state.crashed = true;
+          options.logger.warn('crash requested: every further request answers 500');
+          res.status(200).end();
+        },
+      },
+    },
+  ];
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`database read took longer than ${ms} ms`)), ms);
+  });
+  // A late rejection of the original read must not become an unhandled rejection.
+  promise.catch(() => {});
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

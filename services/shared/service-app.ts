@@ -1,0 +1,42 @@
+import express, { type Express } from 'express';
+import { cors } from './cors';
+import { errorHandler } from './error-handler';
+import { notFound } from './http-error';
+import type { Logger } from './log';
+import { createOpsState, crashAndCount, opsRoutes, type OpsState } from './ops';
+import { requestLog } from './request-log';
+import { mountRoutes, type Route } from './routes';
+
+export interface ServiceAppOptions {
+  readonly routes: readonly Route[];
+  readonly logger: Logger;
+  /** A real read of the database, for `_health`. */
+  readonly checkDatabase: () => Promise<void>;
+  readonly healthTimeoutMs?: number;
+  readonly bodyLimitBytes?: number;
+}
+
+/**
+ * The shape both services share, in order: request log, crash flag and counter, CORS, then
+ * the routes (each guarding its methods before its body is read), 404, the one error handler.
+ */
+export function createServiceApp(options: ServiceAppOptions): { app: Express; ops: OpsState } {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // Names are case-sensitive, and so are paths: /API/V1/USERS is not a route.
+  app.set('case sensitive routing', true);
+  const ops = createOpsState();
+
+  app.use(requestLog(options.logger));
+  app.use(crashAndCount(ops));
+  app.use(cors());
+  mountRoutes(
+    app,
+    [...opsRoutes(ops, { checkDatabase: options.checkDatabase, healthTimeoutMs: options.healthTimeoutMs, logger: options.logger }), ...options.routes],
+    options.bodyLimitBytes,
+  );
+  app.use((_req, _res, next) => next(notFound()));
+  app.use(errorHandler(options.logger));
+  return { app, ops };
+}

@@ -1,0 +1,22 @@
+import type { Express } from 'express';
+import type { Logger } from '../shared/log';
+import { createServiceApp } from '../shared/service-app';
+import { usersRoutes } from './routes';
+import type { UsersStore } from './store';
+
+export interface UsersAppDeps {
+  readonly store: UsersStore;
+  readonly logger: Logger;
+  readonly healthTimeoutMs?: number;
+  readonly bodyLimitBytes?: number;
+}
+
+export function createApp(deps: UsersAppDeps): Express {
+  return createServiceApp({
+    routes: usersRoutes(deps.store),
+    logger: deps.logger,
+    checkDatabase: () => deps.store.checkReadable(),
+    healthTimeoutMs: deps.healthTimeoutMs,
+    bodyLimitBytes: deps.bodyLimitBytes,
+  }).app;
+}

@@ -1,0 +1,23 @@
+import { parseUsersConfig } from '../shared/config';
+import { openDatabase } from '../shared/database';
+import { createLogger } from '../shared/log';
+import { migrateToLatest } from '../shared/migrate';
+import { serve } from '../shared/server';
+import { createApp } from './app';
+import { usersMigrations } from './migrations';
+import type { UsersDatabase } from './schema';
+import { SqlUsersStore } from './sql-store';
+
+async function main(): Promise<void> {
+  const config = parseUsersConfig(process.env);
+  const logger = createLogger('users', config.logLevel);
+  const database = await openDatabase<UsersDatabase>(config.databaseUrl, { logger });
+  await migrateToLatest(database.db, database.dialect, 'users', usersMigrations);
+  const app = createApp({ store: new SqlUsersStore(database.db), logger });
+  await serve(app, { port: config.port, logger, onClosed: () => database.destroy() });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`users service failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
