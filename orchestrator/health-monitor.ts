@@ -1,0 +1,184 @@
+/**
+ * Probes `GET /api/v1/_health` on each watched replica, straight at its port (never through
+ * the front door, so probes are never counted), and reports transitions only. It knows
+ * nothing of the balancer: whoever creates it passes the callback that acts on a change.
+ */
+import http from 'node:http';
+
+export type HealthChangeListener = (port: number, healthy: boolean, reason: string) => void;
+
+export interface HealthMonitorOptions {
+  intervalMs: number;
+  timeoutMs: number;
+  failureThreshold: number;
+  startupGraceMs: number;
+  onHealthChange: HealthChangeListener;
+  host?: string;
+  path?: string;
+  /** Probe period for a replica that has not passed yet, so a fresh one joins soon after it listens. */
+  startupProbeMs?: number;
+  now?: () => number;
+}
+
+export type ProbeOutcome =
+  | { kind: 'pass'; status: number }
+  | { kind: 'server-error'; status: number }
+  | { kind: 'failure'; reason: string };
+
+/** What one probe result means for a replica; pure so the rules are table-tested. */
+export interface ProbeState {
+  /** undefined until the first verdict. */
+  healthy: boolean | undefined;
+  passedOnce: boolean;
+  consecutiveFailures: number;
+  watchedSinceMs: number;
+}
+
+export interface ProbeVerdict {
+  state: ProbeState;
+  /** Set when the replica's health changed. */
+  change?: { healthy: boolean; reason: string };
+}
+
+export function judgeProbe(
+  state: ProbeState,
+  outcome: ProbeOutcome,
+  nowMs: number,
+  rules: { failureThreshold: number; startupGraceMs: number },
+): ProbeVerdict {
+  if (outcome.kind === 'pass') {
+    const next: ProbeState = { ...state, healthy: true, passedOnce: true, consecutiveFailures: 0 };
+    return state.healthy === true ? { state: next } : { state: next, change: { healthy: true, reason: `health probe passed (${outcome.status})` } };
+  }
+  if (outcome.kind === 'server-error') {
+    const next: ProbeState = { ...state, healthy: false, consecutiveFailures: state.consecutiveFailures + 1 };
+    return state.healthy === false ? { state: next } : { state: next, change: { healthy: false, reason: `health probe answered ${outcome.status}` } };
+  }
+  const inGrace = !state.passedOnce && nowMs - state.watchedSinceMs < rules.startupGraceMs;
+  if (inGrace) return { state };
+  const failures = state.consecutiveFailures + 1;
+  const next: ProbeState = { ...state, consecutiveFailures: failures };
+  if (failures < rules.failureThreshold || state.healthy === false) return { state: next };
+  next.healthy = false;
+  return { state: next, change: { healthy: false, reason: `${failures} health probes failed in a row (last: ${outcome.reason})` } };
+}
+
+/** One `GET` with a deadline; never rejects. */
+export function probeOnce(host: string, port: number, path: string, timeoutMs: number): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (outcome: ProbeOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(outcome);
+    };
+    // A fresh connection per probe: a refused connect is exactly what a probe must see.
+    const req = http.get({ host, port, path, agent: false, headers: { connection: 'close' } }, (res) => {
+      res.resume();
+      const status = res.statusCode ?? 0;
+      if (status >= 500) done({ kind: 'server-error', status });
+      else if (status >= 200 && status < 400) done({ kind: 'pass', status });
+      else done({ kind: 'failure', reason: `status ${status}` });
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => done({ kind: 'failure', reason: err.code ?? err.message }));
+    const timer = setTimeout(() => done({ kind: 'failure', reason: `no answer within ${timeoutMs} ms` }), timeoutMs);
+  });
+}
+
+interface Watched {
+  state: ProbeState;
+  inFlight: boolean;
+  lastProbeAt: number;
+  /** Distinguishes a re-watched port from the probe results of its predecessor. */
+  generation: number;
+}
+
+export class HealthMonitor {
+  private readonly watched = new Map<number, Watched>();
+  private readonly now: () => number;
+  private readonly host: string;
+  private readonly path: string;
+  private readonly startupProbeMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private generation = 0;
+
+  constructor(private readonly options: HealthMonitorOptions) {
+    this.now = options.now ?? Date.now;
+    this.host = options.host ?? '127.0.0.1';
+    this.path = options.path ?? '/api/v1/_health';
+    this.startupProbeMs = Math.min(options.startupProbeMs ?? 100, options.intervalMs);
+  }
+
+  /** Starts probing a replica (afresh: a replacement on the same port starts unknown, in grace). */
+  watch(port: number): void {
+    this.watched.set(port, {
+      state: { healthy: undefined, passedOnce: false, consecutiveFailures: 0, watchedSinceMs: this.now() },
+      inFlight: false,
+      lastProbeAt: -Infinity,
+      generation: ++this.generation,
+    });
+    this.ensureTimer();
+    this.probe(port);
+  }
+
+  unwatch(port: number): void {
+    this.watched.delete(port);
+    if (this.watched.size === 0) this.stopTimer();
+  }
+
+  /** Forgets the verdict (not the grace) so the next passing probe is reported again. */
+  recheck(port: number): void {
+    const w = this.watched.get(port);
+    if (!w) return;
+    w.state = { ...w.state, healthy: undefined, consecutiveFailures: 0 };
+    this.probe(port);
+  }
+
+  isWatching(port: number): boolean {
+    return this.watched.has(port);
+  }
+
+  stop(): void {
+    this.watched.clear();
+    this.stopTimer();
+  }
+
+  private ensureTimer(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), this.startupProbeMs);
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private tick(): void {
+    const now = this.now();
+    for (const [port, w] of this.watched) {
+      const starting = !w.state.passedOnce && now - w.state.watchedSinceMs < this.options.startupGraceMs;
+      const period = starting ? this.startupProbeMs : this.options.intervalMs;
+      // A little slack so a timer firing a few ms early does not skip a whole period.
+      if (now - w.lastProbeAt >= period - 5) this.probe(port);
+    }
+  }
+
+  private probe(port: number): void {
+    const w = this.watched.get(port);
+    if (!w || w.inFlight) return;
+    w.inFlight = true;
+    w.lastProbeAt = this.now();
+    const generation = w.generation;
+    void probeOnce(this.host, port, this.path, this.options.timeoutMs).then((outcome) => {
+      const current = this.watched.get(port);
+      if (!current || current.generation !== generation) return;
+      current.inFlight = false;
+      const verdict = judgeProbe(current.state, outcome, this.now(), this.options);
+      current.state = verdict.state;
+      if (verdict.change) this.options.onHealthChange(port, verdict.change.healthy, verdict.change.reason);
+    });
+  }
+}
