@@ -6,7 +6,7 @@ export type MigrationSet = Record<string, (db: Kysely<any>, types: ColumnTypes) 
 /** Column types that mean the same thing on both engines. */
 export interface ColumnTypes {
   readonly dialect: Dialect;
-  readonly serial: 'integer' | 'bigint';
+  readonly int64: 'integer' | 'bigint';
   /** Compared byte for byte: MySQL's `_bin` collations ignore trailing spaces, VARBINARY does not. */
   readonly exactName: RawBuilder<unknown>;
   readonly longText: RawBuilder<unknown>;
@@ -15,8 +15,8 @@ export interface ColumnTypes {
 
 export function columnTypes(dialect: Dialect): ColumnTypes {
   return dialect === 'sqlite'
-    ? { dialect, serial: 'integer', exactName: sql`text`, longText: sql`text`, bytes: sql`blob` }
-    : { dialect, serial: 'bigint', exactName: sql`varbinary(1020)`, longText: sql`longtext`, bytes: sql`longblob` };
+    ? { dialect, int64: 'integer', exactName: sql`text`, longText: sql`text`, bytes: sql`blob` }
+    : { dialect, int64: 'bigint', exactName: sql`varbinary(1020)`, longText: sql`longtext`, bytes: sql`longblob` };
 }
 
 /**

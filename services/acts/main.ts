@@ -1,0 +1,25 @@
+import { parseActsConfig } from '../shared/config';
+import { openDatabase } from '../shared/database';
+import { createLogger } from '../shared/log';
+import { migrateToLatest } from '../shared/migrate';
+import { serve } from '../shared/server';
+import { createApp } from './app';
+import { actsMigrations } from './migrations';
+import type { ActsDatabase } from './schema';
+import { SqlActsStore } from './sql-store';
+import { httpUserDirectory } from './user-directory';
+
+async function main(): Promise<void> {
+  const config = parseActsConfig(process.env);
+  const logger = createLogger('acts', config.logLevel);
+  const database = await openDatabase<ActsDatabase>(config.databaseUrl, { logger });
+  await migrateToLatest(database.db, database.dialect, 'acts', actsMigrations);
+  const users = httpUserDirectory({ usersUrl: config.usersUrl, publicOrigin: config.publicOrigin, logger });
+  const app = createApp({ store: new SqlActsStore(database.db), users, logger });
+  await serve(app, { port: config.port, logger, onClosed: () => database.destroy() });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`acts service failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

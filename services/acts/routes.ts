@@ -1,0 +1,128 @@
+import type { Request } from 'express';
+import { badRequest, HttpError } from '../shared/http-error';
+import type { Route } from '../shared/routes';
+import { parseActIdParam, parseNewAct, parseNewCategory, parseUpvote } from './act';
+import { decideListing } from './listing';
+import type { ActsStore, CategorySummary } from './store';
+import type { UserDirectory } from './user-directory';
+
+export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
+  return [
+    {
+      path: '/api/v1/categories',
+      methods: {
+        GET: async (_req, res) => {
+          const categories = await store.listCategories();
+          if (categories.length === 0) {
+            res.status(204).end();
+            return;
+          }
+          res.status(200).type('json').send(categoriesJson(categories));
+        },
+        POST: async (req, res) => {
+          const created = await store.createCategory(parseNewCategory(req.body));
+          if (!created) throw badRequest('category exists');
+          res.status(201).json({});
+        },
+      },
+    },
+    {
+      path: '/api/v1/categories/:name/acts/size',
+      methods: {
+        GET: async (req, res) => {
+          const count = await store.countActsInCategory(param(req, 'name'));
+          if (count === undefined) throw badRequest('no such category');
+          res.status(200).json([count]);
+        },
+      },
+    },
+    {
+      path: '/api/v1/categories/:name/acts',
+      methods: {
+        GET: async (req, res) => {
+          const name = param(req, 'name');
+          const decision = decideListing(await store.countActsInCategory(name), req.query.start, req.query.end);
+          if (decision.status !== 200) {
+            if (decision.status === 204) {
+              res.status(204).end();
+              return;
+            }
+            throw new HttpError(decision.status, decision.reason);
+          }
+          const acts = await store.listActs(name, decision.offset, decision.limit);
+          if (acts.length === 0) {
+            // Emptied between the count and the read.
+            res.status(204).end();
+            return;
+          }
+          res.status(200).json(acts);
+        },
+      },
+    },
+    {
+      path: '/api/v1/categories/:name',
+      methods: {
+        DELETE: async (req, res) => {
+          if (!(await store.deleteCategory(param(req, 'name')))) throw badRequest('no such category');
+          res.status(200).json({});
+        },
+      },
+    },
+    {
+      path: '/api/v1/acts',
+      methods: {
+        POST: async (req, res) => {
+          const act = parseNewAct(req.body);
+          if (await store.actExists(act.actId)) throw badRequest('actId in use');
+          if (!(await store.categoryExists(act.categoryName))) throw badRequest('no such category');
+          // Last, and only for an otherwise valid upload: clients watch for this call.
+          if (!(await users.exists(act.username))) throw badRequest('no such user');
+          const outcome = await store.createAct(act);
+          if (outcome !== 'created') throw badRequest(outcome);
+          res.status(201).json({});
+        },
+      },
+    },
+    // Literal paths before `/api/v1/acts/:actId`, so `DELETE /api/v1/acts/upvote` is a 405.
+    {
+      path: '/api/v1/acts/upvote',
+      methods: {
+        POST: async (req, res) => {
+          if (!(await store.upvote(parseUpvote(req.body)))) throw badRequest('no such act');
+          res.status(200).json({});
+        },
+      },
+    },
+    {
+      path: '/api/v1/acts/count',
+      methods: {
+        GET: async (_req, res) => {
+          res.status(200).json([await store.countActs()]);
+        },
+      },
+    },
+    {
+      path: '/api/v1/acts/:actId',
+      methods: {
+        DELETE: async (req, res) => {
+          if (!(await store.deleteAct(parseActIdParam(param(req, 'actId'))))) throw badRequest('no such act');
+          res.status(200).json({});
+        },
+      },
+    },
+  ];
+}
+
+/**
+ * `{"name": count, ...}` written by hand: a plain object would move names that look like
+ * integers to the front and would swallow a category called `__proto__`.
+ */
+function categoriesJson(categories: readonly CategorySummary[]): string {
+  return `{${categories.map(({ name, actCount }) => `${JSON.stringify(name)}:${actCount}`).join(',')}}`;
+}
+
+function param(req: Request, name: string): string {
+  const value = req.params[name];
+  if (typeof value !== 'string') throw badRequest(`missing ${name}`);
+  return value;
+}

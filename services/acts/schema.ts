@@ -1,0 +1,29 @@
+import type { Generated } from 'kysely';
+
+/** Names are text on SQLite and VARBINARY on MySQL (read back as bytes). */
+type Name = string | Buffer;
+
+export interface CategoriesTable {
+  seq: Generated<number>;
+  name: Name;
+}
+
+export interface ActsTable {
+  /** Upload order: breaks ties between equal timestamps. */
+  seq: Generated<number>;
+  act_id: number;
+  category_name: Name;
+  username: Name;
+  /** As uploaded, `DD-MM-YYYY:SS-MM-HH`. */
+  taken_at: string;
+  /** `taken_at` as seconds since the epoch: the sortable form. */
+  sort_time: number;
+  caption: string;
+  upvotes: Generated<number>;
+  image: Buffer;
+}
+
+export interface ActsDatabase {
+  categories: CategoriesTable;
+  acts: ActsTable;
+}
