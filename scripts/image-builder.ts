@@ -132,7 +132,7 @@ function buildImage(service: ServiceName, baseImage: string, source: string, log
         tail.push(line);
         if (tail.length > 30) tail.shift();
         // Step headers are the progress; the rest is kept for the error message.
-        if (/^(Step \d+\/\d+|#\d+ \[|Successfully)/.test(line)) log(`  [${service}] ${line}`);
+        if (/^(Step \d+\/\d+|Successfully)/.test(line)) log(`  [${service}] ${line.replace(/\s+/g, ' ').slice(0, 110)}`);
       }
     };
     child.stdout.on('data', onOutput);
