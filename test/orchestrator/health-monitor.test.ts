@@ -1,0 +1,154 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HealthMonitor, judgeProbe, type ProbeOutcome, type ProbeState } from '../../orchestrator/health-monitor';
+import { freePort } from '../support/requirements';
+
+const rules = { failureThreshold: 3, startupGraceMs: 10_000 };
+const fresh: ProbeState = { healthy: undefined, passedOnce: false, consecutiveFailures: 0, watchedSinceMs: 0 };
+const healthy: ProbeState = { healthy: true, passedOnce: true, consecutiveFailures: 0, watchedSinceMs: 0 };
+const pass: ProbeOutcome = { kind: 'pass', status: 200 };
+const refused: ProbeOutcome = { kind: 'failure', reason: 'ECONNREFUSED' };
+const error500: ProbeOutcome = { kind: 'server-error', status: 500 };
+
+describe('judgeProbe', () => {
+  test.each<[string, ProbeState, ProbeOutcome, number, boolean | undefined, number]>([
+    ['first pass brings a fresh replica in', fresh, pass, 100, true, 0],
+    ['a pass on a healthy replica changes nothing', healthy, pass, 100, undefined, 0],
+    ['a 5xx is unhealthy at once, even in grace', fresh, error500, 100, false, 1],
+    ['a 5xx on a healthy replica is unhealthy at once', healthy, error500, 100, false, 1],
+    ['refused during the start-up grace is not counted', fresh, refused, 9_999, undefined, 0],
+    ['refused after the grace counts one failure', fresh, refused, 10_000, undefined, 1],
+    ['the third failure in a row after the grace is unhealthy', { ...fresh, consecutiveFailures: 2 }, refused, 20_000, false, 3],
+    ['a healthy replica has no grace: failures count at once', healthy, refused, 100, undefined, 1],
+    ['a healthy replica failing three times is unhealthy', { ...healthy, consecutiveFailures: 2 }, refused, 100, false, 3],
+    ['a pass resets the failure count', { ...healthy, consecutiveFailures: 2 }, pass, 100, undefined, 0],
+  ])('%s', (_name, state, outcome, now, change, failures) => {
+    const verdict = judgeProbe(state, outcome, now, rules);
+    expect(verdict.change?.healthy).toBe(change);
+    expect(verdict.state.consecutiveFailures).toBe(failures);
+  });
+
+  test('an unhealthy replica is reported once, not on every failed probe', () => {
+    const unhealthy: ProbeState = { ...healthy, healthy: false, consecutiveFailures: 3 };
+    expect(judgeProbe(unhealthy, refused, 100, rules).change).toBeUndefined();
+    expect(judgeProbe(unhealthy, error500, 100, rules).change).toBeUndefined();
+  });
+});
+
+describe('HealthMonitor against real sockets', () => {
+  type Mode = 'ok' | 'fail' | 'hang';
+  let mode: Mode = 'ok';
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let probes = 0;
+  let server: http.Server;
+  let port: number;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      probes++;
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      res.on('close', () => inFlight--);
+      expect(req.url).toBe('/api/v1/_health');
+      if (mode === 'hang') return;
+      res.writeHead(mode === 'ok' ? 200 : 500).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+  beforeEach(() => {
+    mode = 'ok';
+    probes = 0;
+    maxInFlight = 0;
+  });
+
+  function monitorWith(events: Array<[number, boolean, string]>, overrides: Partial<ConstructorParameters<typeof HealthMonitor>[0]> = {}) {
+    return new HealthMonitor({
+      // Generous timeouts: a loaded machine must not turn a passing probe into a timeout.
+      intervalMs: 200,
+      timeoutMs: 190,
+      failureThreshold: 2,
+      startupGraceMs: 0,
+      onHealthChange: (p, h, r) => events.push([p, h, r]),
+      ...overrides,
+    });
+  }
+
+  async function until(check: () => boolean): Promise<void> {
+    while (!check()) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  test('a passing replica is reported healthy once, then only probed', async () => {
+    const events: Array<[number, boolean, string]> = [];
+    const monitor = monitorWith(events);
+    monitor.watch(port);
+    await until(() => probes >= 3);
+    monitor.stop();
+    expect(events).toEqual([[port, true, expect.stringContaining('passed')]]);
+  });
+
+  test('a 5xx after being healthy is reported unhealthy with its status', async () => {
+    const events: Array<[number, boolean, string]> = [];
+    const monitor = monitorWith(events);
+    monitor.watch(port);
+    await until(() => events.length === 1);
+    mode = 'fail';
+    await until(() => events.length === 2);
+    monitor.stop();
+    expect(events[1]).toEqual([port, false, expect.stringContaining('500')]);
+  });
+
+  test('a replica that hangs is unhealthy after the threshold, with never two probes in flight', async () => {
+    mode = 'hang';
+    const events: Array<[number, boolean, string]> = [];
+    // Probing faster than the timeout: overlapping probes would show up as in-flight > 1.
+    const monitor = monitorWith(events, { intervalMs: 30, timeoutMs: 25, startupProbeMs: 5 });
+    monitor.watch(port);
+    await until(() => events.length === 1);
+    monitor.stop();
+    expect(events[0]).toEqual([port, false, expect.stringContaining('2 health probes failed')]);
+    expect(maxInFlight).toBe(1);
+  });
+
+  test('a port nobody listens on is unhealthy after the threshold once the grace is over', async () => {
+    const closed = await freePort();
+    const events: Array<[number, boolean, string]> = [];
+    const monitor = monitorWith(events, { startupGraceMs: 200 });
+    const watchedAt = Date.now();
+    monitor.watch(closed);
+    await until(() => events.length === 1);
+    monitor.stop();
+    expect(Date.now() - watchedAt).toBeGreaterThanOrEqual(200);
+    expect(events[0]).toEqual([closed, false, expect.stringContaining('ECONNREFUSED')]);
+  });
+
+  test('unwatched ports are no longer probed or reported', async () => {
+    const events: Array<[number, boolean, string]> = [];
+    const monitor = monitorWith(events);
+    monitor.watch(port);
+    await until(() => events.length === 1);
+    monitor.unwatch(port);
+    const seen = probes;
+    mode = 'fail';
+    await new Promise((r) => setTimeout(r, 500));
+    monitor.stop();
+    expect(probes).toBeLessThanOrEqual(seen + 1);
+    expect(events).toHaveLength(1);
+  });
+
+  test('recheck makes the next passing probe report healthy again', async () => {
+    const events: Array<[number, boolean, string]> = [];
+    const monitor = monitorWith(events);
+    monitor.watch(port);
+    await until(() => events.length === 1);
+    monitor.recheck(port);
+    await until(() => events.length === 2);
+    monitor.stop();
+    expect(events).toEqual([[port, true, expect.any(String)], [port, true, expect.any(String)]]);
+  });
+});
