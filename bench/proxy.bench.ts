@@ -1,0 +1,397 @@
+/**
+ * The proxy hop: requests/s and latency through the front door, against the same two trivial
+ * backends reached directly and through nginx (when installed), all measured in this run.
+ * Then the front door's memory before and after ~1,000,000 requests of which 5% are aborted
+ * by the client. BENCH_QUICK=1 shortens every phase.
+ *
+ * Every party runs in its own process (this file re-runs itself in a role) so the front
+ * door's RSS is its own and no event loop is shared with the load generator.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Pool } from 'undici';
+import { RoundRobinBalancer } from '../orchestrator/balancer';
+import { createFrontDoor } from '../orchestrator/front-door';
+import { silentLogger } from '../orchestrator/log';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const WRK_SECONDS = QUICK ? 4 : 10;
+const MEMORY_REQUESTS = QUICK ? 100_000 : 1_000_000;
+const ABORT_SHARE = 0.05;
+const NGINX = '/usr/sbin/nginx';
+
+type Role = 'backend' | 'front-door';
+
+async function main(): Promise<void> {
+  const role = process.argv[2] as Role | undefined;
+  if (role === 'backend') return runBackend(Number(process.argv[3]));
+  if (role === 'front-door') return runFrontDoor(process.argv.slice(3).map(Number));
+  return orchestrate();
+}
+
+// ---------------------------------------------------------------- roles
+
+function runBackend(port: number): void {
+  const big = Buffer.alloc(1024 * 1024, 'x');
+  const server = http.createServer((req, res) => {
+    req.resume();
+    if (req.url === '/api/v1/slow') {
+      setTimeout(() => res.end('slow'), 50);
+      return;
+    }
+    if (req.url === '/api/v1/big') {
+      res.writeHead(200, { 'content-length': big.length });
+      res.end(big);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 11 });
+    res.end('hello world');
+  });
+  server.keepAliveTimeout = 65_000;
+  server.listen(port, '127.0.0.1', () => process.send?.('ready'));
+}
+
+async function runFrontDoor(args: number[]): Promise<void> {
+  const [listenPort, ...backendPorts] = args;
+  const balancer = new RoundRobinBalancer();
+  for (const port of backendPorts) {
+    balancer.add(port);
+    balancer.setInRotation(port, true);
+  }
+  const frontDoor = createFrontDoor({
+    pools: [{ name: 'acts', pathPrefixes: ['/api/v1/'], balancer }],
+    logger: silentLogger,
+    onCountedRequest: () => {},
+  });
+  await frontDoor.listen(listenPort, '127.0.0.1');
+  process.on('message', (msg) => {
+    if (msg === 'rss') {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send?.({ rss: process.memoryUsage().rss, inFlight: balancer.snapshot() });
+    }
+  });
+  process.send?.('ready');
+}
+
+// ---------------------------------------------------------------- orchestration
+
+interface WrkResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: string;
+}
+
+async function orchestrate(): Promise<void> {
+  if (!hasCommand('wrk')) {
+    console.log('skipped: wrk is not installed');
+    return;
+  }
+  const children: ChildProcess[] = [];
+  let nginxStop: (() => void) | undefined;
+  const cleanup = () => {
+    nginxStop?.();
+    for (const child of children) child.kill('SIGKILL');
+  };
+  process.on('exit', cleanup);
+
+  try {
+    const backendPorts = [await freePort(), await freePort()];
+    for (const port of backendPorts) children.push(await startRole('backend', [port]));
+    const frontDoorPort = await freePort();
+    const frontDoor = await startRole('front-door', [frontDoorPort, ...backendPorts]);
+    children.push(frontDoor);
+
+    console.log(`two trivial backends, wrk -t2 -c32 -d${WRK_SECONDS}s, ${os.cpus().length} cores shared by everything`);
+    const url = (port: number) => `http://127.0.0.1:${port}/api/v1/bench`;
+
+    await wrk(url(frontDoorPort), 2, 2); // warm-up: JIT and upstream connections
+    const direct = await wrk(url(backendPorts[0]), 32, WRK_SECONDS);
+    printRow('backend direct', direct);
+    const front = await wrk(url(frontDoorPort), 32, WRK_SECONDS);
+    printRow('front door', front);
+
+    let nginx: WrkResult | undefined;
+    let nginxOneWorker: WrkResult | undefined;
+    if (existsSync(NGINX)) {
+      for (const workers of ['auto', '1'] as const) {
+        const nginxPort = await freePort();
+        const stop = startNginx(nginxPort, backendPorts, workers);
+        nginxStop = stop;
+        try {
+          await waitForHttp(nginxPort);
+          await wrk(url(nginxPort), 2, 2);
+          const result = await wrk(url(nginxPort), 32, WRK_SECONDS);
+          printRow(`nginx (${workers === 'auto' ? 'auto workers' : '1 worker'})`, result);
+          if (workers === 'auto') nginx = result;
+          else nginxOneWorker = result;
+        } finally {
+          stop();
+          nginxStop = undefined;
+        }
+      }
+    } else {
+      console.log(`nginx: skipped (${NGINX} not installed)`);
+    }
+
+    console.log('');
+    console.log(`front door / backend direct  requests/s ratio: ${ratio(front.rps, direct.rps)}`);
+    if (nginx) console.log(`front door / nginx (auto)     requests/s ratio: ${ratio(front.rps, nginx.rps)}  (goal >= 0.6)`);
+    if (nginxOneWorker) console.log(`front door / nginx (1 worker) requests/s ratio: ${ratio(front.rps, nginxOneWorker.rps)}`);
+    console.log(`added p99 at saturation vs direct: ${(front.p99Ms - direct.p99Ms).toFixed(2)} ms`);
+
+    const halfRate = Math.max(100, Math.floor(front.rps / 2));
+    const directHalf = await paced(url(backendPorts[0]), halfRate, WRK_SECONDS / 2);
+    const frontHalf = await paced(url(frontDoorPort), halfRate, WRK_SECONDS / 2);
+    console.log('');
+    console.log(`at half of the front door's saturation (${halfRate} req/s, paced, latency from the scheduled send time):`);
+    printPaced('backend direct', directHalf);
+    printPaced('front door', frontHalf);
+    console.log(`added p99 at half saturation: ${(frontHalf.p99Ms - directHalf.p99Ms).toFixed(2)} ms`);
+
+    await memoryCheck(frontDoor, frontDoorPort, front.rps);
+  } finally {
+    cleanup();
+  }
+}
+
+async function memoryCheck(frontDoor: ChildProcess, port: number, rps: number): Promise<void> {
+  const aborted = Math.round(MEMORY_REQUESTS * ABORT_SHARE);
+  const completed = MEMORY_REQUESTS - aborted;
+  console.log('');
+  console.log(`memory: ${MEMORY_REQUESTS} requests through the front door, ${aborted} of them aborted by the client`);
+  const before = await rssOf(frontDoor);
+  const seconds = Math.max(2, Math.ceil(completed / Math.max(1, rps * 0.9)));
+  const [load, aborts] = await Promise.all([
+    wrk(`http://127.0.0.1:${port}/api/v1/bench`, 32, seconds),
+    abortingClients(port, aborted),
+  ]);
+  await sleep(500);
+  const after = await rssOf(frontDoor);
+  const change = ((after.rss - before.rss) / before.rss) * 100;
+  console.log(`  completed by wrk: ${load.requests}, aborted by clients: ${aborts}`);
+  console.log(`  RSS before: ${mb(before.rss)}  after: ${mb(after.rss)}  change: ${change >= 0 ? '+' : ''}${change.toFixed(1)}%`);
+  const stuck = after.inFlight.reduce((sum, m) => sum + m.inFlight, 0);
+  console.log(`  requests still counted in flight after the run: ${stuck}`);
+}
+
+// ---------------------------------------------------------------- load generators
+
+function wrk(url: string, connections: number, seconds: number): Promise<WrkResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', url]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', () => resolve(parseWrk(out)));
+  });
+}
+
+function parseWrk(out: string): WrkResult {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  const errors = /Socket errors:.*|Non-2xx.*/.exec(out)?.[0] ?? 'none';
+  return { rps, requests, p50Ms: wrkLatency(out, '50%'), p99Ms: wrkLatency(out, '99%'), errors };
+}
+
+function wrkLatency(out: string, percentile: string): number {
+  const match = new RegExp(`${percentile.replace('%', '%')}\\s+([\\d.]+)(us|ms|s)`).exec(out);
+  if (!match) return NaN;
+  const value = Number(match[1]);
+  return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
+}
+
+interface PacedResult {
+  sent: number;
+  failed: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Open-loop load at a fixed rate: each request's latency is measured from when it should
+ * have been sent, so a stall is not hidden by the generator waiting for it.
+ */
+async function paced(url: string, rate: number, seconds: number): Promise<PacedResult> {
+  const target = new URL(url);
+  const pool = new Pool(target.origin, { connections: 64 });
+  const latencies: number[] = [];
+  let failed = 0;
+  const total = Math.floor(rate * seconds);
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const scheduled = start + (i * 1000) / rate;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await sleep(wait);
+    pending.push(
+      pool
+        .request({ path: target.pathname, method: 'GET' })
+        .then(async (res) => {
+          await res.body.dump();
+          if (res.statusCode !== 200) failed += 1;
+          latencies.push(performance.now() - scheduled);
+        })
+        .catch(() => {
+          failed += 1;
+        }),
+    );
+    if (pending.length >= 4096) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { sent: total, failed, p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+/**
+ * Clients that give up: half of them hang up while the replica is still thinking, half
+ * after the first bytes of a 1 MB response. Resolves with how many were aborted.
+ */
+async function abortingClients(port: number, count: number): Promise<number> {
+  const concurrency = 32;
+  let started = 0;
+  let done = 0;
+  const one = (index: number) =>
+    new Promise<void>((resolve) => {
+      const slow = index % 2 === 0;
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(`GET /api/v1/${slow ? 'slow' : 'big'} HTTP/1.1\r\nHost: bench\r\n\r\n`);
+        if (slow) setTimeout(() => socket.destroy(), 5);
+      });
+      if (!slow) socket.once('data', () => socket.destroy());
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        done += 1;
+        resolve();
+      });
+    });
+  const worker = async () => {
+    while (started < count) await one(started++);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return done;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function startRole(role: Role, args: number[]): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', __filename, role, ...args.map(String)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.once('message', (msg) => (msg === 'ready' ? resolve(child) : reject(new Error(String(msg)))));
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+  });
+}
+
+function rssOf(child: ChildProcess): Promise<{ rss: number; inFlight: { inFlight: number }[] }> {
+  return new Promise((resolve) => {
+    child.once('message', (msg) => resolve(msg as { rss: number; inFlight: { inFlight: number }[] }));
+    child.send('rss');
+  });
+}
+
+function startNginx(port: number, backendPorts: number[], workers: 'auto' | '1'): () => void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-nginx-'));
+  const conf = `
+worker_processes ${workers};
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream replicas {
+    ${backendPorts.map((p) => `server 127.0.0.1:${p};`).join('\n    ')}
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://replicas;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+    }
+  }
+}`;
+  writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  const child = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  return () => {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+async function waitForHttp(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/api/v1/bench' }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing answers on ${port}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+}
+
+function printRow(label: string, r: WrkResult): void {
+  console.log(
+    `${label.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   errors: ${r.errors}`,
+  );
+}
+
+function printPaced(label: string, r: PacedResult): void {
+  console.log(`  ${label.padEnd(22)} p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   failed ${r.failed}/${r.sent}`);
+}
+
+function ratio(a: number, b: number): string {
+  return (a / b).toFixed(2);
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,155 @@
+/**
+ * The orchestrator's public HTTP server: `/api/v1/...` goes to the pool owning the longest
+ * matching prefix, everything else (the web UI, and `/` as the cloud load balancer's health
+ * target) is answered here and never forwarded or counted.
+ */
+import http from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Logger } from './log';
+import { answerJson, UpstreamProxy } from './proxy';
+import type { ForwardTarget, ProxyTargets, UpstreamProxyOptions } from './proxy';
+import { isApiPath, isCountedPath, pathOf, poolForPath } from './request-counting';
+import { createStaticFiles } from './static-files';
+import type { StaticHandler } from './static-files';
+
+export interface FrontDoorPool {
+  name: string;
+  pathPrefixes: readonly string[];
+  balancer: ProxyTargets;
+}
+
+export interface FrontDoorOptions {
+  pools: readonly FrontDoorPool[];
+  staticDir?: string;
+  onCountedRequest?(poolName: string): void;
+  onUndeliverable?(poolName: string, port: number, error: Error): void;
+  logger: Logger;
+  /** Upstream timeouts and connection limits; the defaults suit production. */
+  upstream?: Omit<UpstreamProxyOptions, 'logger'>;
+  /** How long `close()` lets in-flight requests finish before cutting their connections. */
+  closeGraceMs?: number;
+}
+
+export interface FrontDoor {
+  server: Server;
+  listen(port: number, host: string): Promise<void>;
+  /** Stops accepting, lets in-flight requests finish, then closes every connection. */
+  close(): Promise<void>;
+}
+
+interface RoutedPool {
+  name: string;
+  pathPrefixes: readonly string[];
+  target: ForwardTarget;
+}
+
+/** Longer than the cloud load balancer's 60 s idle timeout, so it is always the one to close. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+const HEADERS_TIMEOUT_MS = 66_000;
+/** Generous for a large upload on a slow link, finite so a stalled client cannot hold a socket forever. */
+const REQUEST_TIMEOUT_MS = 300_000;
+const DEFAULT_CLOSE_GRACE_MS = 30_000;
+/** Time for finished responses to flush before their idle keep-alive sockets are cut. */
+const LINGER_MS = 1_000;
+
+export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
+  const { logger, onCountedRequest } = options;
+  const proxy = new UpstreamProxy({ ...options.upstream, logger });
+  const pools: RoutedPool[] = options.pools.map((pool) => ({
+    name: pool.name,
+    pathPrefixes: pool.pathPrefixes,
+    target: { poolName: pool.name, targets: pool.balancer, onUndeliverable: options.onUndeliverable },
+  }));
+  const serveStatic: StaticHandler | undefined = options.staticDir ? createStaticFiles(options.staticDir) : undefined;
+
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  let onIdle: (() => void) | undefined;
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (inFlight.size === 0) onIdle?.();
+    });
+    if (closing) res.shouldKeepAlive = false;
+
+    const path = pathOf(req.url ?? '/');
+    if (isApiPath(path)) {
+      const pool = poolForPath(pools, path);
+      if (pool === undefined) {
+        answerJson(res, 404);
+        return;
+      }
+      if (onCountedRequest && isCountedPath(path)) {
+        try {
+          onCountedRequest(pool.name);
+        } catch (error) {
+          logger.error('onCountedRequest failed', { error: String(error) });
+        }
+      }
+      proxy.forward(req, res, pool.target);
+      return;
+    }
+
+    if (serveStatic) {
+      serveStatic(req, res, path).catch((error: unknown) => {
+        logger.error('static file failed', { path, error: String(error) });
+        if (!res.headersSent) answerPlain(res, 500, 'Internal Server Error');
+        else res.destroy();
+      });
+      return;
+    }
+    if (path === '/') answerPlain(res, 200, 'OK');
+    else answerPlain(res, 404, 'Not Found');
+  };
+
+  const server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, handle);
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+
+  return {
+    server,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Responses not yet started end their connection when done instead of keeping it alive.
+      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+      const grace = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+      if (inFlight.size > 0) await within(grace, new Promise<void>((resolve) => (onIdle = resolve)));
+      server.closeIdleConnections();
+      await within(LINGER_MS, closed);
+      server.closeAllConnections();
+      await closed;
+      await proxy.close();
+    },
+  };
+}
+
+function answerPlain(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-cache',
+  });
+  res.end(body);
+}
+
+function within(ms: number, promise: Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void promise.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
