@@ -114,6 +114,7 @@ export async function resolveBaseImage(log: (line: string) => void): Promise<str
 function buildImage(service: ServiceName, baseImage: string, source: string, log: (line: string) => void): Promise<void> {
   const args = [
     'build',
+    '--force-rm',
     '--file', `services/${service}/Dockerfile`,
     '--tag', imageName(service),
     '--build-arg', `BASE_IMAGE=${baseImage}`,
