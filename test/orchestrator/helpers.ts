@@ -1,5 +1,13 @@
 import http from 'node:http';
 import path from 'node:path';
+import net from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import { parseConfig, type OrchestratorConfig } from '../../orchestrator/config';
+import { createLogger } from '../../orchestrator/log';
+import { createProcessRuntime, type ProcessRuntime } from '../../orchestrator/process-runtime';
+import { startOrchestrator, type Orchestrator } from '../../orchestrator/orchestrator';
+import type { PoolStatus } from '../../orchestrator/admin';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const FAKE_SERVICE = [process.execPath, '--import', 'tsx', 'test/support/fake-service.ts'];
@@ -57,4 +65,97 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** The first of `count` consecutive free ports, away from the system's well-known 8000/8100/8080. */
+export async function freePortRange(count: number): Promise<number> {
+  for (;;) {
+    const first = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let p = first; p < first + count && ok; p++) ok = await portFree(p);
+    if (ok) return first;
+  }
+}
+
+export interface PoolOverrides {
+  minReplicas?: number;
+  maxReplicas?: number;
+  autoscale?: boolean;
+  env?: Record<string, string>;
+}
+
+export interface TestOrchestrator {
+  orchestrator: Orchestrator;
+  runtime: ProcessRuntime;
+  config: OrchestratorConfig;
+  firstPort: number;
+  logs: Array<Record<string, unknown>>;
+  pool(): PoolStatus;
+  front(method: string, urlPath: string): Promise<Reply>;
+  /** Stops and removes every replica. */
+  stop(): Promise<void>;
+}
+
+/** A whole orchestrator in this process over the fake service, with short intervals. */
+export async function startTestOrchestrator(
+  pool: PoolOverrides = {},
+  scaling: { windowSeconds?: number; requestsPerReplica?: number } = {},
+  existingRuntime?: ProcessRuntime,
+  firstPortGiven?: number,
+): Promise<TestOrchestrator> {
+  const maxReplicas = pool.maxReplicas ?? 4;
+  const firstPort = firstPortGiven ?? (await freePortRange(maxReplicas));
+  const config = parseConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    runtime: { kind: 'process' },
+    health: { intervalMs: 200, timeoutMs: 150, failureThreshold: 2, startupGraceMs: 10_000, backoffInitialMs: 300, backoffMaxMs: 1_200 },
+    scaling: { windowSeconds: scaling.windowSeconds ?? 120, requestsPerReplica: scaling.requestsPerReplica ?? 20 },
+    pools: [
+      {
+        name: 'fake',
+        command: FAKE_SERVICE,
+        firstPort,
+        env: pool.env ?? {},
+        minReplicas: pool.minReplicas ?? 1,
+        maxReplicas,
+        autoscale: pool.autoscale ?? true,
+      },
+    ],
+  });
+  const runtime = existingRuntime ?? createProcessRuntime({ cwd: REPO_ROOT, logDir: mkdtempSync(path.join(os.tmpdir(), 'orch-logs-')) });
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = createLogger('test', 'debug', (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
+  const orchestrator = await startOrchestrator(config, { runtime, runtimeName: 'process', logger, auditIntervalMs: 500, closeGraceMs: 5_000 });
+  return {
+    orchestrator,
+    runtime,
+    config,
+    firstPort,
+    logs,
+    pool: () => orchestrator.status().pools[0]!,
+    front: (method, urlPath) => request(orchestrator.frontDoorPort, method, urlPath),
+    async stop() {
+      await orchestrator.stop({ teardown: true });
+      await runtime.removeAll();
+    },
+  };
+}
+
+/** Waits until the pool has exactly these ports, all healthy and in rotation. */
+export function allInRotation(t: TestOrchestrator, ports: number[]): Promise<PoolStatus> {
+  return eventually(() => {
+    const pool = t.pool();
+    const ready = pool.replicas.filter((r) => r.state === 'running' && r.inRotation);
+    return pool.replicas.length === ports.length && ready.map((r) => r.port).join() === ports.join() && pool;
+  });
 }
