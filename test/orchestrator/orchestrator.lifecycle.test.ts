@@ -1,5 +1,9 @@
 import net from 'node:net';
-import { ListenError } from '../../orchestrator/orchestrator';
+import os from 'node:os';
+import { parseConfig } from '../../orchestrator/config';
+import { silentLogger } from '../../orchestrator/log';
+import { ListenError, startOrchestrator } from '../../orchestrator/orchestrator';
+import { createProcessRuntime } from '../../orchestrator/process-runtime';
 import { allInRotation, eventually, isListening, processAlive, request, startTestOrchestrator, type TestOrchestrator } from './helpers';
 
 jest.setTimeout(60_000);
@@ -144,11 +148,6 @@ describe('orchestrator over real processes: start, rotation, replacement', () =>
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as net.AddressInfo).port;
-    const { parseConfig } = await import('../../orchestrator/config');
-    const { createProcessRuntime } = await import('../../orchestrator/process-runtime');
-    const { startOrchestrator } = await import('../../orchestrator/orchestrator');
-    const { silentLogger } = await import('../../orchestrator/log');
-    const os = await import('node:os');
     const runtime = createProcessRuntime({ cwd: process.cwd(), logDir: os.tmpdir() });
     const config = parseConfig({
       listen: { host: '127.0.0.1', port },
