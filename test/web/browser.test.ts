@@ -84,12 +84,16 @@ describeWith('browser', 'web UI in a browser', () => {
     const category = `kindness-${suffix}`;
     await page.getByLabel('New category').fill(category);
     await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('link', { name: new RegExp(`^${category}\\s+0 acts$`) }).waitFor();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'home-page.png'), fullPage: true });
     await page.getByRole('link', { name: new RegExp(`^${category}\\s+0 acts$`) }).click();
     await expectText(page.getByRole('heading', { level: 1 }), category);
 
     await page.getByLabel('Caption').fill('Helped a neighbour carry groceries');
     await page.setInputFiles('#upload-photo', { name: 'first.png', mimeType: 'image/png', buffer: gradientPng(320, 240, 0) });
     await page.locator('.preview-image').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'upload-form.png'), fullPage: true });
     await page.getByRole('button', { name: 'Share act' }).click();
     await expectText(page.getByRole('status'), 'Your act was shared.');
     await expect1stCaption(page, 'Helped a neighbour carry groceries');
@@ -108,14 +112,31 @@ describeWith('browser', 'web UI in a browser', () => {
     await expectText(newest.locator('.act-author'), USER);
     await expectText(newest.locator('time'), 'just now');
 
-    // Upvote: the count moves at once and the server keeps it.
+    // Upvote: the count moves while the request is still held back, and the server keeps it.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let requests = 0;
+    await page.route('**/api/v1/acts/upvote', async (route) => {
+      requests++;
+      await held;
+      await route.continue();
+    });
     await newest.getByRole('button', { name: /^Upvote, 0 upvotes$/ }).click();
     await expectText(newest.locator('.upvote-count'), '1');
+    expect(await newest.getByRole('button', { name: 'Upvote, 1 upvote' }).count()).toBe(1);
+    expect(requests).toBe(1);
+    const answered = page.waitForResponse('**/api/v1/acts/upvote');
+    release();
+    expect((await answered).status()).toBe(200);
+    await page.unroute('**/api/v1/acts/upvote');
     await page.reload();
     await expectText(cards().first().locator('.upvote-count'), '1');
 
-    mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'category-page.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'category-page-phone.png'), fullPage: true });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1200, height: 900 });
 
     // An upvote the server refuses is rolled back and explained.
     const older = cards().nth(1);
@@ -161,6 +182,7 @@ describeWith('browser', 'web UI in a browser', () => {
     const category = `limits-${suffix}`;
     expect((await api('POST', '/api/v1/categories', [category])).status).toBe(201);
     await page.goto(`${system!.baseUrl}/#/c/${category}`);
+    await expectText(page.getByRole('heading', { level: 1 }), category);
     await page.setInputFiles('#upload-photo', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a photo') });
     await expectText(page.locator('.upload-form [role=alert]'), 'This file is not a PNG, JPEG, GIF or WebP image.');
     await page.setInputFiles('#upload-photo', { name: 'huge.png', mimeType: 'image/png', buffer: Buffer.alloc(16 * 1024 * 1024, 1) });
