@@ -6,6 +6,7 @@
  * events stream, which is meant to stay open and is reconnected with backoff when it ends.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import Docker from 'dockerode';
 import type { Logger } from './log';
 import type { ContainerRuntime, ReplicaExit, ReplicaInfo, ReplicaSpec } from './runtime';
@@ -54,7 +55,12 @@ export interface DockerApi {
     since?: number;
     abortSignal?: AbortSignal;
   }): Promise<NodeJS.ReadableStream>;
-  getNetwork(name: string): { inspect(opts: Deadline): Promise<{ IPAM?: { Config?: { Gateway?: string }[] } }> };
+  getNetwork(name: string): { inspect(opts: Deadline): Promise<{ IPAM?: { Config?: IpamConfig[] | null } }> };
+}
+
+export interface IpamConfig {
+  Subnet?: string;
+  Gateway?: string;
 }
 
 // ---- labels, names and the create request (pure) -----------------------------------------
@@ -161,6 +167,36 @@ export function exitFromEvent(event: DockerEvent, owner: string): ReplicaExit | 
   return { id: event.id, pool: labels[LABEL.pool], port, reason };
 }
 
+/**
+ * The host's address on the bridge network, which containers reach the host on. Docker
+ * often leaves the default bridge's Gateway out of its IPAM config; then it is the host's
+ * address inside the bridge subnet (docker0's), or, while docker0 is down and unlisted, the
+ * subnet's first address, which is where Docker puts it.
+ */
+export function bridgeGateway(configs: IpamConfig[], hostAddresses: string[]): string | undefined {
+  for (const config of configs) {
+    if (config.Gateway) return config.Gateway;
+    const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(config.Subnet ?? '');
+    if (!match) continue;
+    const toNumber = (parts: string[]) => parts.reduce((n, part) => n * 256 + Number(part), 0);
+    const bits = Number(match[5]);
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    const network = (toNumber(match.slice(1, 5)) & mask) >>> 0;
+    const inside = hostAddresses.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && ((toNumber(a.split('.')) & mask) >>> 0) === network);
+    if (inside) return inside;
+    const first = network + 1;
+    return [24, 16, 8, 0].map((shift) => (first >>> shift) & 255).join('.');
+  }
+  return undefined;
+}
+
+export function hostIPv4Addresses(): string[] {
+  return Object.values(os.networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((i) => i.family === 'IPv4' && !i.internal)
+    .map((i) => i.address);
+}
+
 // ---- the runtime ---------------------------------------------------------------------------
 
 export interface DockerRuntimeOptions {
@@ -224,8 +260,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
       const network = await withDeadline('network inspect', timeouts.inspect, (abortSignal) =>
         docker.getNetwork('bridge').inspect({ abortSignal }),
       );
-      const gateway = network.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
-      if (!gateway) throw new Error('the bridge network has no gateway address');
+      const gateway = bridgeGateway(network.IPAM?.Config ?? [], hostIPv4Addresses());
+      if (!gateway) throw new Error('cannot tell the bridge network\'s gateway address (no Gateway, no host address in its subnet)');
       return gateway;
     },
   });
