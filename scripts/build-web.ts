@@ -5,7 +5,7 @@
  */
 import { build } from 'esbuild';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
@@ -49,11 +49,26 @@ export async function buildWeb(): Promise<string> {
     const script = outputOf(result.metafile.outputs, 'web/src/main.ts', staging);
     const styles = outputOf(result.metafile.outputs, 'web/src/styles.css', staging);
     const template = await readFile(path.join(WEB_DIR, 'index.html'), 'utf8');
-    await writeFile(path.join(staging, 'index.html'), fillTemplate(template, { script, styles }));
-    await swapInto(staging, DIST_DIR);
+    const html = fillTemplate(template, { script, styles });
+    // Asset names carry their content hash: the same index.html means the same build, and
+    // leaving it in place spares a server that is reading it the moment of the swap.
+    if (!(await isSameBuild(DIST_DIR, html, [script, styles]))) {
+      await writeFile(path.join(staging, 'index.html'), html);
+      await swapInto(staging, DIST_DIR);
+    }
     return DIST_DIR;
   } finally {
     await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function isSameBuild(dist: string, html: string, assets: string[]): Promise<boolean> {
+  try {
+    if ((await readFile(path.join(dist, 'index.html'), 'utf8')) !== html) return false;
+    await Promise.all(assets.map((asset) => access(path.join(dist, asset))));
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildWeb } from '../../scripts/build-web';
 
@@ -36,5 +36,17 @@ describe('buildWeb', () => {
       expect(existsSync(path.join(dist, asset))).toBe(true);
     }
     expect(readdirSync(path.join(REPO, 'web')).filter((name) => name.startsWith('.dist-'))).toEqual([]);
+  });
+});
+
+describe('buildWeb after a change', () => {
+  test('replaces a stale or damaged build', async () => {
+    const dist = await buildWeb();
+    const [script] = referencedAssets(readFileSync(path.join(dist, 'index.html'), 'utf8'));
+    rmSync(path.join(dist, script!));
+    writeFileSync(path.join(dist, 'stale-OLD.js'), '');
+    await buildWeb();
+    expect(existsSync(path.join(dist, script!))).toBe(true);
+    expect(existsSync(path.join(dist, 'stale-OLD.js'))).toBe(false);
   });
 });
