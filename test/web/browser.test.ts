@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildWeb } from '../../scripts/build-web';
 import { CHROMIUM_PATH, describeWith } from '../support/requirements';
 import { gradientPng } from './support/png';
 import { startSystem, type RunningSystem } from './support/system';
@@ -36,7 +35,7 @@ describeWith('browser', 'web UI in a browser', () => {
   const acceptNextDialog = () => page.once('dialog', (dialog) => void dialog.accept());
 
   beforeAll(async () => {
-    system = await startSystem(await buildWeb());
+    system = await startSystem();
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
       headless: true,

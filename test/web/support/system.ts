@@ -1,10 +1,13 @@
 /**
- * The whole system for browser tests: the orchestrator's front door serving the built UI at
- * `/` and routing the API to one users and one acts replica (local processes, SQLite files in
- * a temporary folder), every port a free one. Stopping it always ends every process it started.
+ * The whole system for browser tests, as `npm start` runs it: the orchestrator's front door
+ * serving the web UI at `/` and routing the API to a users and an acts pool of local processes
+ * with SQLite files in a temporary folder, every port a free one. Stopping it always ends
+ * every process it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../support/requirements';
@@ -12,6 +15,7 @@ import { freePort } from '../../support/requirements';
 const REPO = path.resolve(__dirname, '../../..');
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
+const RUN_MARKER = 'SELFIELESS_WEB_TEST_RUN';
 
 export interface RunningSystem {
   baseUrl: string;
@@ -20,38 +24,24 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-function replicaCommand(service: 'users' | 'acts'): string[] {
-  return [process.execPath, '--import', 'tsx', `services/${service}/main.ts`];
+/** Whether nothing listens on the port, on any local address. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: '0.0.0.0', exclusive: true }, () => probe.close(() => resolve(true)));
+  });
 }
 
-async function orchestratorConfig(dataDir: string, port: number, staticDir: string): Promise<object> {
-  const origin = `http://127.0.0.1:${port}`;
-  const fixedPool = { minReplicas: 1, maxReplicas: 1, autoscale: false };
-  return {
-    listen: { host: '127.0.0.1', port },
-    admin: { host: '127.0.0.1', port: await freePort() },
-    runtime: { kind: 'process', logDir: path.join(dataDir, 'logs') },
-    health: { intervalMs: 1000, timeoutMs: 800, failureThreshold: 3, startupGraceMs: 30000 },
-    staticDir,
-    pools: [
-      {
-        name: 'users',
-        command: replicaCommand('users'),
-        firstPort: await freePort(),
-        env: { DATABASE_URL: `sqlite:${path.join(dataDir, 'users.db')}` },
-        pathPrefixes: ['/api/v1/users'],
-        ...fixedPool,
-      },
-      {
-        name: 'acts',
-        command: replicaCommand('acts'),
-        firstPort: await freePort(),
-        env: { DATABASE_URL: `sqlite:${path.join(dataDir, 'acts.db')}`, USERS_URL: origin, PUBLIC_ORIGIN: origin },
-        pathPrefixes: ['/api/v1/'],
-        ...fixedPool,
-      },
-    ],
-  };
+/** The first of `count` consecutive free ports (a pool's replicas take firstPort, firstPort + 1, ...). */
+async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    // Below the ephemeral range, where freePort() and outgoing connections take theirs.
+    const first = 20_000 + Math.floor(Math.random() * 12_000);
+    const ports = Array.from({ length: count }, (_, i) => first + i);
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -79,21 +69,53 @@ async function waitUntilReady(baseUrl: string, child: ChildProcess, output: () =
   throw new Error(`the system was not ready within ${READY_TIMEOUT_MS} ms:\n${output()}`);
 }
 
+/**
+ * Every process started for this run carries RUN_MARKER=<id> in its environment (replicas
+ * inherit it). Replicas lead their own process groups, so when the starter itself had to be
+ * killed, this is how its replicas are still found and ended.
+ */
+function killMarkedProcesses(marker: string): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return; // no /proc: nothing more can be done here
+  }
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${RUN_MARKER}=${marker}`)) {
+        process.kill(Number(pid), 'SIGKILL');
+      }
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
+}
+
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startSystem(staticDir: string): Promise<RunningSystem> {
+export async function startSystem(): Promise<RunningSystem> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'selfieless-web-'));
+  const marker = randomUUID();
   const port = await freePort();
-  const configFile = path.join(dataDir, 'orchestrator.json');
-  writeFileSync(configFile, JSON.stringify(await orchestratorConfig(dataDir, port, staticDir)));
-
-  // Its own process group: a last-resort kill reaches everything it started.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'orchestrator/main.ts', '--config', configFile], {
+  // Each pool may grow to 10 replicas on consecutive ports; `npm start` refuses taken ones.
+  const replicaPorts = await freePortRange(20);
+  const args = [
+    '--port', String(port),
+    '--data-dir', dataDir,
+    '--replicas', '1',
+    '--acts-first-port', String(replicaPorts),
+    '--users-first-port', String(replicaPorts + 10),
+    '--admin-port', '0',
+  ];
+  // `npx tsx scripts/start.ts` without the npx wrapper, so signals reach it directly. Its own
+  // process group: a last-resort kill reaches everything it started.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], {
     cwd: REPO,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
+    env: { ...process.env, LOG_LEVEL: 'warn', [RUN_MARKER]: marker },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -120,6 +142,7 @@ export async function startSystem(staticDir: string): Promise<RunningSystem> {
           await exited(child);
         }
       }
+      killMarkedProcesses(marker);
       rmSync(dataDir, { recursive: true, force: true });
     })());
 
