@@ -13,7 +13,9 @@ describe('act ids', () => {
     }
     expect(a).toBeLessThan(b);
     expect(b).toBeLessThan(c);
-    expect(new Set(Array.from({ length: 2 ** ACT_ID_RANDOM_BITS }, (_, r) => composeActId(now, r))).size).toBe(2048);
+    expect(
+      new Set(Array.from({ length: 2 ** ACT_ID_RANDOM_BITS }, (_, r) => composeActId(now, r))).size,
+    ).toBe(2048);
   });
 
   test('stay safe integers until 2109, and even with a clock far off', () => {

@@ -3,6 +3,7 @@
  * signing up and in, categories, uploading a real PNG, upvoting, deleting, paging, and the
  * sentences shown for failures.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -21,7 +22,11 @@ describeWith('browser', 'web UI in a browser', () => {
   let browser: Browser | undefined;
   let page: Page;
 
-  const api = async (method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
+  const api = async (
+    method: string,
+    route: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> => {
     const response = await fetch(system!.baseUrl + route, {
       method,
       headers: { 'Content-Type': 'application/json' },
@@ -39,7 +44,15 @@ describeWith('browser', 'web UI in a browser', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'en-GB' });
     page = await context.newPage();
@@ -64,7 +77,10 @@ describeWith('browser', 'web UI in a browser', () => {
     await expectText(page.getByRole('alert').filter({ hasText: 'taken' }), 'That username is taken');
 
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expectText(page.getByRole('alert').filter({ hasText: 'wrong' }), 'The username or password is wrong.');
+    await expectText(
+      page.getByRole('alert').filter({ hasText: 'wrong' }),
+      'The username or password is wrong.',
+    );
 
     // Keyboard only: Enter in the password field signs in (the form's first button).
     await page.getByLabel('Password').fill(PASSWORD);
@@ -72,7 +88,7 @@ describeWith('browser', 'web UI in a browser', () => {
     await expectText(page.locator('.account-bar'), `Signed in as ${USER}`);
 
     // The page sent a SHA-1 digest, which the users service accepts as the password.
-    const digest = require('node:crypto').createHash('sha1').update(PASSWORD).digest('hex') as string;
+    const digest = createHash('sha1').update(PASSWORD).digest('hex');
     expect((await api('POST', `/api/v1/users/${USER}/session`, { password: digest })).status).toBe(200);
 
     await page.reload();
@@ -90,7 +106,11 @@ describeWith('browser', 'web UI in a browser', () => {
     await expectText(page.getByRole('heading', { level: 1 }), category);
 
     await page.getByLabel('Caption').fill('Helped a neighbour carry groceries');
-    await page.setInputFiles('#upload-photo', { name: 'first.png', mimeType: 'image/png', buffer: gradientPng(320, 240, 0) });
+    await page.setInputFiles('#upload-photo', {
+      name: 'first.png',
+      mimeType: 'image/png',
+      buffer: gradientPng(320, 240, 0),
+    });
     await page.locator('.preview-image').waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'upload-form.png'), fullPage: true });
     await page.getByRole('button', { name: 'Share act' }).click();
@@ -98,7 +118,11 @@ describeWith('browser', 'web UI in a browser', () => {
     await expect1stCaption(page, 'Helped a neighbour carry groceries');
 
     await page.locator('details.share summary').click();
-    await page.setInputFiles('#upload-photo', { name: 'beach.png', mimeType: 'image/png', buffer: gradientPng(320, 240, 60) });
+    await page.setInputFiles('#upload-photo', {
+      name: 'beach.png',
+      mimeType: 'image/png',
+      buffer: gradientPng(320, 240, 60),
+    });
     await expectText(page.locator('.preview-info'), 'beach.png · ');
     await page.getByLabel('Caption').fill('Cleaned up the beach');
     await page.getByRole('button', { name: 'Share act' }).click();
@@ -163,7 +187,14 @@ describeWith('browser', 'web UI in a browser', () => {
     expect((await api('POST', '/api/v1/categories', [category])).status).toBe(201);
     const imgB64 = gradientPng(8, 8).toString('base64');
     for (let i = 1; i <= 25; i++) {
-      const act = { actId: 9_000_000 + i, username: USER, timestamp: `01-02-2024:00-${String(i).padStart(2, '0')}-10`, caption: `act ${i}`, categoryName: category, imgB64 };
+      const act = {
+        actId: 9_000_000 + i,
+        username: USER,
+        timestamp: `01-02-2024:00-${String(i).padStart(2, '0')}-10`,
+        caption: `act ${i}`,
+        categoryName: category,
+        imgB64,
+      };
       expect((await api('POST', '/api/v1/acts', act)).status).toBe(201);
     }
     await page.goto(`${system!.baseUrl}/#/c/${category}`);
@@ -172,7 +203,13 @@ describeWith('browser', 'web UI in a browser', () => {
     await expect1stCaption(page, 'act 25');
     await page.getByRole('link', { name: 'Older →' }).click();
     await expectText(page.getByRole('navigation', { name: 'Pages' }), 'Page 2 of 2');
-    expect(await cards().locator('.act-caption').allTextContents()).toEqual(['act 5', 'act 4', 'act 3', 'act 2', 'act 1']);
+    expect(await cards().locator('.act-caption').allTextContents()).toEqual([
+      'act 5',
+      'act 4',
+      'act 3',
+      'act 2',
+      'act 1',
+    ]);
     await expectText(cards().first().locator('time'), '1 Feb 2024, 10:05');
     expect((await api('DELETE', `/api/v1/categories/${category}`)).status).toBe(200);
   });
@@ -182,10 +219,24 @@ describeWith('browser', 'web UI in a browser', () => {
     expect((await api('POST', '/api/v1/categories', [category])).status).toBe(201);
     await page.goto(`${system!.baseUrl}/#/c/${category}`);
     await expectText(page.getByRole('heading', { level: 1 }), category);
-    await page.setInputFiles('#upload-photo', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a photo') });
-    await expectText(page.locator('.upload-form [role=alert]'), 'This file is not a PNG, JPEG, GIF or WebP image.');
-    await page.setInputFiles('#upload-photo', { name: 'huge.png', mimeType: 'image/png', buffer: Buffer.alloc(16 * 1024 * 1024, 1) });
-    await expectText(page.locator('.upload-form [role=alert]'), 'The photo is 16.0 MB, larger than the 15.0 MB that can be shared.');
+    await page.setInputFiles('#upload-photo', {
+      name: 'notes.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('not a photo'),
+    });
+    await expectText(
+      page.locator('.upload-form [role=alert]'),
+      'This file is not a PNG, JPEG, GIF or WebP image.',
+    );
+    await page.setInputFiles('#upload-photo', {
+      name: 'huge.png',
+      mimeType: 'image/png',
+      buffer: Buffer.alloc(16 * 1024 * 1024, 1),
+    });
+    await expectText(
+      page.locator('.upload-form [role=alert]'),
+      'The photo is 16.0 MB, larger than the 15.0 MB that can be shared.',
+    );
     await page.getByRole('button', { name: 'Share act' }).click();
     await expectText(page.locator('.upload-form [role=alert]'), 'Please choose a photo first.');
     expect(await api('GET', `/api/v1/categories/${category}/acts/size`)).toEqual({ status: 200, json: [0] });
@@ -195,7 +246,11 @@ describeWith('browser', 'web UI in a browser', () => {
 
 /** Waits until the element's text contains `text`, then checks it (the page updates asynchronously). */
 async function expectText(locator: ReturnType<Page['locator']>, text: string): Promise<void> {
-  await locator.filter({ hasText: text }).first().waitFor({ timeout: 15_000 }).catch(() => undefined);
+  await locator
+    .filter({ hasText: text })
+    .first()
+    .waitFor({ timeout: 15_000 })
+    .catch(() => undefined);
   expect(await locator.first().innerText()).toContain(text);
 }
 

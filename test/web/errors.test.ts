@@ -1,8 +1,16 @@
 import { apiErrorMessage, type ApiAction } from '../../web/src/pure/errors';
 
 const ACTIONS: ApiAction[] = [
-  'signUp', 'signIn', 'listCategories', 'createCategory', 'deleteCategory',
-  'listActs', 'countActs', 'uploadAct', 'upvoteAct', 'deleteAct',
+  'signUp',
+  'signIn',
+  'listCategories',
+  'createCategory',
+  'deleteCategory',
+  'listActs',
+  'countActs',
+  'uploadAct',
+  'upvoteAct',
+  'deleteAct',
 ];
 
 describe('API errors as sentences', () => {
@@ -17,7 +25,9 @@ describe('API errors as sentences', () => {
 
   test('an unreachable server and a busy one are told apart', () => {
     expect(apiErrorMessage('uploadAct', 0)).toMatch(/could not be reached, so we could not upload your act/);
-    expect(apiErrorMessage('upvoteAct', 503)).toMatch(/busy or restarting, so we could not record your upvote/);
+    expect(apiErrorMessage('upvoteAct', 503)).toMatch(
+      /busy or restarting, so we could not record your upvote/,
+    );
   });
 
   test.each(ACTIONS)('%s: every status gives a sentence with no status code in it', (action) => {

@@ -10,7 +10,9 @@ import {
 } from '../../web/src/pure/image';
 
 const b64 = (bytes: number[] | string): string =>
-  Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Uint8Array.from(bytes)).toString('base64');
+  Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Uint8Array.from(bytes)).toString(
+    'base64',
+  );
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52];
 const JPEG = [0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1];
@@ -66,7 +68,8 @@ describe('upload size', () => {
 
   test('base64 length is 4 characters per started group of 3 bytes', () => {
     expect([0, 1, 2, 3, 4, 5, 6].map(base64Length)).toEqual([0, 4, 4, 4, 8, 8, 8]);
-    for (const n of [0, 1, 2, 3, 100, 1001]) expect(base64Length(n)).toBe(Buffer.alloc(n).toString('base64').length);
+    for (const n of [0, 1, 2, 3, 100, 1001])
+      expect(base64Length(n)).toBe(Buffer.alloc(n).toString('base64').length);
   });
 
   test('is exactly the byte length of the JSON body that is sent', () => {

@@ -11,7 +11,14 @@ describe('SHA-1 of passwords', () => {
   });
 
   test('the built-in implementation agrees with the platform across block boundaries and UTF-8', () => {
-    const samples = ['p@ssw0rd', 'zoë ☃ 密码', 'x'.repeat(55), 'x'.repeat(56), 'x'.repeat(64), 'y'.repeat(1000)];
+    const samples = [
+      'p@ssw0rd',
+      'zoë ☃ 密码',
+      'x'.repeat(55),
+      'x'.repeat(56),
+      'x'.repeat(64),
+      'y'.repeat(1000),
+    ];
     for (let n = 0; n < 130; n++) samples.push('a'.repeat(n));
     for (const text of samples) expect(sha1HexSync(text)).toBe(nodeSha1(text));
   });

@@ -32,7 +32,9 @@ export class ApiError extends Error {
 
 /** The sentence to show for a failure; anything but an API answer is an unexpected fault. */
 export function describeError(error: unknown): string {
-  return error instanceof ApiError ? error.message : 'Something unexpected went wrong. Please reload the page and try again.';
+  return error instanceof ApiError
+    ? error.message
+    : 'Something unexpected went wrong. Please reload the page and try again.';
 }
 
 interface Answer {
@@ -85,7 +87,8 @@ export async function signIn(username: string, passwordSha1: string): Promise<vo
 export async function listCategories(): Promise<Array<{ name: string; count: number }>> {
   const { status, body } = await request('listCategories', 'GET', '/api/v1/categories');
   if (status === 204 || body === undefined) return [];
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError('listCategories', 502);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ApiError('listCategories', 502);
   return Object.entries(body as Record<string, unknown>).map(([name, count]) => ({
     name,
     count: typeof count === 'number' ? count : 0,
@@ -108,7 +111,11 @@ export async function countActs(category: string): Promise<number> {
 /** Acts at positions start..end (1 = newest); empty when the category has none. */
 export async function listActs(category: string, start: number, end: number): Promise<Act[]> {
   const query = `start=${start}&end=${end}`;
-  const { status, body } = await request('listActs', 'GET', `/api/v1/categories/${segment(category)}/acts?${query}`);
+  const { status, body } = await request(
+    'listActs',
+    'GET',
+    `/api/v1/categories/${segment(category)}/acts?${query}`,
+  );
   if (status === 204 || body === undefined) return [];
   if (!Array.isArray(body)) throw new ApiError('listActs', 502);
   return body as Act[];

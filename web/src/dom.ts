@@ -1,7 +1,9 @@
 /** A very small element builder: enough to keep the views declarative without a framework. */
 
 type Child = Node | string | number | null | undefined | false;
-type Props<K extends keyof HTMLElementTagNameMap> = Partial<Omit<HTMLElementTagNameMap[K], 'style' | 'dataset'>> & {
+type Props<K extends keyof HTMLElementTagNameMap> = Partial<
+  Omit<HTMLElementTagNameMap[K], 'style' | 'dataset'>
+> & {
   attrs?: Record<string, string>;
   dataset?: Record<string, string>;
 };

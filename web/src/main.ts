@@ -97,7 +97,8 @@ async function categoryView(name: string, page: number): Promise<HTMLElement> {
     categories: names.includes(name) ? names : [name, ...names],
     onError: (error) => tell({ error }),
     onChanged: () => refresh({ note: 'The act was deleted.' }),
-    onUploaded: (category) => go({ kind: 'category', name: category, page: 1 }, { note: 'Your act was shared.' }),
+    onUploaded: (category) =>
+      go({ kind: 'category', name: category, page: 1 }, { note: 'Your act was shared.' }),
   });
 }
 
@@ -124,7 +125,8 @@ async function draw(navigated: boolean): Promise<void> {
   const target =
     route.kind === 'signIn' && !user
       ? document.getElementById('account-username')
-      : (!navigated && focusedId && document.getElementById(focusedId)) || main.querySelector<HTMLElement>('h1');
+      : (!navigated && focusedId && document.getElementById(focusedId)) ||
+        main.querySelector<HTMLElement>('h1');
   target?.focus();
 }
 

@@ -104,12 +104,18 @@ export async function startSystem(): Promise<RunningSystem> {
   // Each pool may grow to 10 replicas on consecutive ports; `npm start` refuses taken ones.
   const replicaPorts = await freePortRange(20);
   const args = [
-    '--port', String(port),
-    '--data-dir', dataDir,
-    '--replicas', '1',
-    '--acts-first-port', String(replicaPorts),
-    '--users-first-port', String(replicaPorts + 10),
-    '--admin-port', '0',
+    '--port',
+    String(port),
+    '--data-dir',
+    dataDir,
+    '--replicas',
+    '1',
+    '--acts-first-port',
+    String(replicaPorts),
+    '--users-first-port',
+    String(replicaPorts + 10),
+    '--admin-port',
+    '0',
   ];
   // `npx tsx scripts/start.ts` without the npx wrapper, so signals reach it directly. Its own
   // process group: a last-resort kill reaches everything it started.

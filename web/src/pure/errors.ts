@@ -41,7 +41,8 @@ const WHAT: Record<ApiAction, string> = {
 };
 
 export function apiErrorMessage(action: ApiAction, status: number): string {
-  if (status === 0) return `The server could not be reached, so we could not ${WHAT[action]}. Check your connection and try again.`;
+  if (status === 0)
+    return `The server could not be reached, so we could not ${WHAT[action]}. Check your connection and try again.`;
   if (status === 400 || (status === 401 && action === 'signIn')) return REFUSED[action];
   if (status === 413) {
     return action === 'uploadAct'

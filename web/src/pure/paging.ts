@@ -7,7 +7,11 @@ export function pageCount(total: number, pageSize = PAGE_SIZE): number {
 }
 
 /** The range of page `page` (1-based), or null when the category has no acts. Pages past the end show the last one. */
-export function pageRange(page: number, total: number, pageSize = PAGE_SIZE): { start: number; end: number } | null {
+export function pageRange(
+  page: number,
+  total: number,
+  pageSize = PAGE_SIZE,
+): { start: number; end: number } | null {
   if (total < 1) return null;
   const last = pageCount(total, pageSize);
   const current = Math.min(Math.max(1, Math.floor(page) || 1), last);

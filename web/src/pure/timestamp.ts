@@ -23,7 +23,12 @@ export function parseApiTimestamp(text: string): Date | null {
   const match = TIMESTAMP.exec(text);
   if (!match) return null;
   const [day, month, year, seconds, minutes, hours] = match.slice(1).map(Number) as [
-    number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   if (month < 1 || month > 12 || day < 1 || hours > 23 || minutes > 59 || seconds > 59) return null;
   const date = new Date(year, month - 1, day, hours, minutes, seconds);

@@ -64,7 +64,12 @@ export function accountForm(onSignedIn: (username: string) => void): HTMLElement
 
 /** The header's part: who is signed in and a way out, or a link to sign in. */
 export function accountBar(user: string | null, onSignOut: () => void): HTMLElement {
-  if (!user) return h('div', { className: 'account-bar' }, h('a', { href: '#/sign-in', className: 'link-button' }, 'Sign in'));
+  if (!user)
+    return h(
+      'div',
+      { className: 'account-bar' },
+      h('a', { href: '#/sign-in', className: 'link-button' }, 'Sign in'),
+    );
   const signOut = h('button', { type: 'button', className: 'quiet' }, 'Sign out');
   signOut.addEventListener('click', onSignOut);
   return h(

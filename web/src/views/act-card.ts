@@ -19,7 +19,14 @@ export function actCard({ act, user, now, onError, onDeleted }: ActCardOptions):
   const src = imageDataUrl(act.imgB64);
   const photo = src
     ? h('img', { src, alt: act.caption, loading: 'lazy', decoding: 'async', className: 'act-photo' })
-    : h('div', { className: 'act-photo act-photo-missing', attrs: { role: 'img', 'aria-label': 'Photo in an unknown format' } }, 'This photo cannot be shown');
+    : h(
+        'div',
+        {
+          className: 'act-photo act-photo-missing',
+          attrs: { role: 'img', 'aria-label': 'Photo in an unknown format' },
+        },
+        'This photo cannot be shown',
+      );
 
   const date = parseApiTimestamp(act.timestamp);
   const when = h(
@@ -54,7 +61,11 @@ export function actCard({ act, user, now, onError, onDeleted }: ActCardOptions):
 
   const actions = h('div', { className: 'act-actions' }, upvote);
   if (user !== null && user === act.username) {
-    const remove = h('button', { type: 'button', className: 'danger quiet', attrs: { 'aria-label': `Delete act “${act.caption}”` } }, 'Delete');
+    const remove = h(
+      'button',
+      { type: 'button', className: 'danger quiet', attrs: { 'aria-label': `Delete act “${act.caption}”` } },
+      'Delete',
+    );
     remove.addEventListener('click', async () => {
       if (!window.confirm(`Delete your act “${act.caption}”? This cannot be undone.`)) return;
       remove.disabled = true;
@@ -77,7 +88,14 @@ export function actCard({ act, user, now, onError, onDeleted }: ActCardOptions):
       'div',
       { className: 'act-body' },
       h('p', { id: captionId, className: 'act-caption' }, act.caption),
-      h('p', { className: 'act-meta' }, 'by ', h('span', { className: 'act-author' }, act.username), ' · ', when),
+      h(
+        'p',
+        { className: 'act-meta' },
+        'by ',
+        h('span', { className: 'act-author' }, act.username),
+        ' · ',
+        when,
+      ),
       actions,
     ),
   );

@@ -26,7 +26,12 @@ export function categoriesSection(options: CategoriesViewOptions): HTMLElement {
       )
     : options.loadError
       ? null
-      : h('p', { className: 'empty' }, 'There are no categories yet.', options.canEdit ? ' Create the first one below.' : '');
+      : h(
+          'p',
+          { className: 'empty' },
+          'There are no categories yet.',
+          options.canEdit ? ' Create the first one below.' : '',
+        );
 
   return h(
     'section',
@@ -38,7 +43,10 @@ export function categoriesSection(options: CategoriesViewOptions): HTMLElement {
   );
 }
 
-function categoryItem(category: { name: string; count: number }, options: CategoriesViewOptions): HTMLElement {
+function categoryItem(
+  category: { name: string; count: number },
+  options: CategoriesViewOptions,
+): HTMLElement {
   const link = h(
     'a',
     { href: routeHash({ kind: 'category', name: category.name, page: 1 }), className: 'category-link' },
@@ -50,7 +58,11 @@ function categoryItem(category: { name: string; count: number }, options: Catego
 
   const remove = h(
     'button',
-    { type: 'button', className: 'danger quiet', attrs: { 'aria-label': `Delete category ${category.name}` } },
+    {
+      type: 'button',
+      className: 'danger quiet',
+      attrs: { 'aria-label': `Delete category ${category.name}` },
+    },
     'Delete',
   );
   remove.addEventListener('click', async () => {

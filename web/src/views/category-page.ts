@@ -55,9 +55,19 @@ export function categoryPage(options: CategoryPageOptions): HTMLElement {
         'details',
         { className: 'share', open: data.total === 0 },
         h('summary', {}, 'Share an act'),
-        uploadForm({ user, categories: options.categories, selected: data.name, onUploaded: options.onUploaded }),
+        uploadForm({
+          user,
+          categories: options.categories,
+          selected: data.name,
+          onUploaded: options.onUploaded,
+        }),
       )
-    : h('p', { className: 'share-hint' }, h('a', { href: routeHash({ kind: 'signIn' }) }, 'Sign in'), ' to share your own act.');
+    : h(
+        'p',
+        { className: 'share-hint' },
+        h('a', { href: routeHash({ kind: 'signIn' }) }, 'Sign in'),
+        ' to share your own act.',
+      );
 
   return h(
     'section',
@@ -76,7 +86,11 @@ function pager(data: CategoryPageData): HTMLElement | null {
   if (pages <= 1) return null;
   const link = (page: number, text: string, rel: string): HTMLElement =>
     page >= 1 && page <= pages
-      ? h('a', { href: routeHash({ kind: 'category', name: data.name, page }), className: 'link-button', rel }, text)
+      ? h(
+          'a',
+          { href: routeHash({ kind: 'category', name: data.name, page }), className: 'link-button', rel },
+          text,
+        )
       : h('span', { className: 'link-button disabled', attrs: { 'aria-disabled': 'true' } }, text);
   return h(
     'nav',

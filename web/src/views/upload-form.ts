@@ -2,7 +2,14 @@
 import * as api from '../api';
 import { h, replaceChildren, showMessage } from '../dom';
 import { newActId } from '../pure/act-id';
-import { decodeBase64Prefix, formatBytes, largestImageBytes, sniffImageMime, uploadBodyBytes, type ActFields } from '../pure/image';
+import {
+  decodeBase64Prefix,
+  formatBytes,
+  largestImageBytes,
+  sniffImageMime,
+  uploadBodyBytes,
+  type ActFields,
+} from '../pure/image';
 import { formatApiTimestamp } from '../pure/timestamp';
 import { captionProblem } from '../pure/validation';
 
@@ -25,7 +32,12 @@ interface ChosenPhoto {
 const ACCEPTED = 'image/png,image/jpeg,image/gif,image/webp';
 
 export function uploadForm(options: UploadFormOptions): HTMLElement {
-  const fileInput = h('input', { id: 'upload-photo', type: 'file', accept: ACCEPTED, className: 'visually-hidden' });
+  const fileInput = h('input', {
+    id: 'upload-photo',
+    type: 'file',
+    accept: ACCEPTED,
+    className: 'visually-hidden',
+  });
   const preview = h('div', { className: 'preview', attrs: { 'aria-live': 'polite' } });
   const dropZone = h(
     'label',
@@ -37,7 +49,9 @@ export function uploadForm(options: UploadFormOptions): HTMLElement {
   const category = h(
     'select',
     { id: 'upload-category', name: 'category' },
-    ...options.categories.map((name) => h('option', { value: name, selected: name === options.selected }, name)),
+    ...options.categories.map((name) =>
+      h('option', { value: name, selected: name === options.selected }, name),
+    ),
   );
   const error = h('p', { className: 'message', hidden: true, attrs: { role: 'alert' } });
   const submit = h('button', { type: 'submit', className: 'primary' }, 'Share act');
@@ -65,7 +79,10 @@ export function uploadForm(options: UploadFormOptions): HTMLElement {
     const ticket = ++reading;
     photo = null;
     showMessage(error, '');
-    replaceChildren(preview, h('p', { className: 'preview-info' }, `${file.name} · ${formatBytes(file.size)}`));
+    replaceChildren(
+      preview,
+      h('p', { className: 'preview-info' }, `${file.name} · ${formatBytes(file.size)}`),
+    );
     const tooLarge = sizeProblem(file.size);
     if (tooLarge) {
       showMessage(error, tooLarge);
@@ -87,7 +104,11 @@ export function uploadForm(options: UploadFormOptions): HTMLElement {
     photo = { name: file.name, size: file.size, base64 };
     replaceChildren(
       preview,
-      h('img', { src: `data:${mime};base64,${base64}`, alt: 'Preview of the chosen photo', className: 'preview-image' }),
+      h('img', {
+        src: `data:${mime};base64,${base64}`,
+        alt: 'Preview of the chosen photo',
+        className: 'preview-image',
+      }),
       h('p', { className: 'preview-info' }, `${file.name} · ${formatBytes(file.size)}`),
     );
   };
@@ -125,7 +146,9 @@ export function uploadForm(options: UploadFormOptions): HTMLElement {
     event.preventDefault();
     const problem = !photo
       ? 'Please choose a photo first.'
-      : captionProblem(caption.value) ?? (category.value ? null : 'Please choose a category.') ?? sizeProblem(photo.size);
+      : (captionProblem(caption.value) ??
+        (category.value ? null : 'Please choose a category.') ??
+        sizeProblem(photo.size));
     if (problem || !photo) {
       showMessage(error, problem ?? '');
       (photo ? caption : fileInput).focus();
