@@ -6,5 +6,9 @@ import { populateApp } from '../lib/app';
 import { readSettings } from '../lib/settings';
 
 const app = new App();
-populateApp(app, readSettings((key) => app.node.tryGetContext(key)), path.resolve(__dirname, '..'));
+populateApp(
+  app,
+  readSettings((key) => app.node.tryGetContext(key)),
+  path.resolve(__dirname, '..'),
+);
 app.synth();

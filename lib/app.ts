@@ -10,7 +10,8 @@ import type { DeploymentSettings } from './settings';
 
 export function populateApp(app: App, settings: DeploymentSettings, repoRoot: string): SelfieLessActsStack {
   const stack = new SelfieLessActsStack(app, settings.stackName, {
-    description: 'SelfieLessActs: two service hosts running the orchestrator behind an Application Load Balancer',
+    description:
+      'SelfieLessActs: two service hosts running the orchestrator behind an Application Load Balancer',
     repoRoot,
     instanceType: settings.instanceType,
   });

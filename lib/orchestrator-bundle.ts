@@ -60,7 +60,10 @@ function copyWebUi(repoRoot: string, outputDir: string): void {
   // buildWeb() is async and CDK bundling is synchronous, so it runs in a child process; its
   // output goes to stderr so it never mixes with what the CDK app writes to stdout.
   const script = `require(${JSON.stringify(path.join(repoRoot, WEB_BUILD_SCRIPT))}).buildWeb().catch((e) => { console.error(e); process.exit(1); })`;
-  execFileSync(process.execPath, ['--import', 'tsx', '--eval', script], { cwd: repoRoot, stdio: ['ignore', 2, 2] });
+  execFileSync(process.execPath, ['--import', 'tsx', '--eval', script], {
+    cwd: repoRoot,
+    stdio: ['ignore', 2, 2],
+  });
   const source = path.join(repoRoot, WEB_DIST);
   if (!existsSync(path.join(source, 'index.html'))) {
     throw new Error(`the web UI build produced no index.html in ${source}`);

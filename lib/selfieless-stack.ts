@@ -5,7 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AssetHashType, BundlingOutput, CfnOutput, DockerImage, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  AssetHashType,
+  BundlingOutput,
+  CfnOutput,
+  DockerImage,
+  Duration,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { InstanceTarget } from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
@@ -140,7 +149,11 @@ export class SelfieLessActsStack extends Stack {
 
     // `open: true` admits the internet to the load balancer; the hosts admit only it.
     for (const service of ['users', 'acts'] as const) {
-      this.hosts[service].instance.connections.allowFrom(loadBalancer, ec2.Port.tcp(80), 'HTTP from the load balancer');
+      this.hosts[service].instance.connections.allowFrom(
+        loadBalancer,
+        ec2.Port.tcp(80),
+        'HTTP from the load balancer',
+      );
     }
 
     new CfnOutput(this, 'Url', {

@@ -110,7 +110,8 @@ function shellQuote(value: string): string {
 }
 
 function heredoc(path: string, body: string, marker: string): string {
-  if (body.split('\n').includes(marker)) throw new Error(`heredoc body for ${path} contains its marker ${marker}`);
+  if (body.split('\n').includes(marker))
+    throw new Error(`heredoc body for ${path} contains its marker ${marker}`);
   const text = body.endsWith('\n') ? body : `${body}\n`;
   return `cat > ${path} <<'${marker}'\n${text}${marker}`;
 }
@@ -120,12 +121,19 @@ export function renderUserData(inputs: UserDataInputs): string {
   const { service } = inputs;
   const paths = INSTANCE_PATHS;
   const config = JSON.stringify(orchestratorConfig(inputs), null, 2);
-  if (config.includes('`') || config.includes('\\') || /\$(?!\{(DB_PASSWORD|PUBLIC_IP|LB_DNS)\})/.test(config)) {
-    throw new Error('orchestrator config holds shell expansions other than ${DB_PASSWORD}, ${PUBLIC_IP} and ${LB_DNS}');
+  if (
+    config.includes('`') ||
+    config.includes('\\') ||
+    /\$(?!\{(DB_PASSWORD|PUBLIC_IP|LB_DNS)\})/.test(config)
+  ) {
+    throw new Error(
+      'orchestrator config holds shell expansions other than ${DB_PASSWORD}, ${PUBLIC_IP} and ${LB_DNS}',
+    );
   }
 
   const sections: string[] = [];
-  const step = (title: string, body: string) => sections.push(`# --- ${title}\nlog ${shellQuote(title)}\n${body}`);
+  const step = (title: string, body: string) =>
+    sections.push(`# --- ${title}\nlog ${shellQuote(title)}\n${body}`);
 
   sections.push(`#!/bin/bash
 # First boot of the ${service} instance (SelfieLessActs). Output: /var/log/cloud-init-output.log.

@@ -23,7 +23,11 @@ interface Finding {
 }
 
 function findings(pack: AwsSolutionsChecks, scope: IConstruct): Finding[] {
-  return pack.validateScope(scope).violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath! })));
+  return pack
+    .validateScope(scope)
+    .violations.flatMap((v) =>
+      v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath! })),
+    );
 }
 
 /** AwsSolutions acknowledgements as written in the stack: rule id, construct path, reason. */
@@ -61,7 +65,10 @@ describe('AwsSolutions checks', () => {
     const raw = findings(new AllFindings(), stack);
     for (const ack of acknowledgements(stack)) {
       const used = raw.some((f) => f.rule === ack.rule && within(f.path, ack.path));
-      expect({ ack: `${ack.rule} on ${ack.path}`, used }).toEqual({ ack: `${ack.rule} on ${ack.path}`, used: true });
+      expect({ ack: `${ack.rule} on ${ack.path}`, used }).toEqual({
+        ack: `${ack.rule} on ${ack.path}`,
+        used: true,
+      });
       expect(ack.reason.length).toBeGreaterThan(40);
     }
   });

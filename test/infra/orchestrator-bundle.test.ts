@@ -15,7 +15,12 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function runNode(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, args, { encoding: 'utf8', cwd: scratch, env: { PATH: process.env.PATH, ...env }, timeout: 20_000 });
+  return spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    cwd: scratch,
+    env: { PATH: process.env.PATH, ...env },
+    timeout: 20_000,
+  });
 }
 
 describe('the orchestrator bundle', () => {
@@ -41,9 +46,16 @@ describe('the orchestrator bundle', () => {
 
   test('carries dockerode with ssh2 stubbed out, and the Docker client works over a socket', async () => {
     const entryDir = path.join(scratch, 'docker-probe');
-    bundleOrchestrator({ repoRoot: REPO_ROOT, outputDir: entryDir, entry: 'test/infra/fixtures/docker-probe.ts', includeWebUi: false });
+    bundleOrchestrator({
+      repoRoot: REPO_ROOT,
+      outputDir: entryDir,
+      entry: 'test/infra/fixtures/docker-probe.ts',
+      includeWebUi: false,
+    });
     expect(existsSync(path.join(entryDir, WEB_DIST))).toBe(false);
-    expect(readFileSync(path.join(entryDir, BUNDLE_MAIN), 'utf8')).toContain('Docker over SSH is not available in the orchestrator bundle');
+    expect(readFileSync(path.join(entryDir, BUNDLE_MAIN), 'utf8')).toContain(
+      'Docker over SSH is not available in the orchestrator bundle',
+    );
 
     const socketPath = path.join(scratch, 'docker.sock');
     const server = http.createServer((req, res) => {
@@ -53,14 +65,18 @@ describe('the orchestrator bundle', () => {
     await new Promise<void>((resolve) => server.listen(socketPath, resolve));
     try {
       // Asynchronous: the fake engine answers from this process.
-      const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [path.join(entryDir, BUNDLE_MAIN), socketPath], { cwd: scratch });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d));
-        child.stderr.on('data', (d: Buffer) => (stderr += d));
-        child.on('close', (status) => resolve({ status, stdout, stderr }));
-      });
+      const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
+        (resolve) => {
+          const child = spawn(process.execPath, [path.join(entryDir, BUNDLE_MAIN), socketPath], {
+            cwd: scratch,
+          });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (d: Buffer) => (stdout += d));
+          child.stderr.on('data', (d: Buffer) => (stderr += d));
+          child.on('close', (status) => resolve({ status, stdout, stderr }));
+        },
+      );
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       expect(JSON.parse(result.stdout)).toEqual({ Version: 'probe', Path: '/version' });
@@ -70,8 +86,13 @@ describe('the orchestrator bundle', () => {
   });
 
   test('fails loudly when the entry point is missing', () => {
-    expect(() => bundleOrchestrator({ repoRoot: REPO_ROOT, outputDir: path.join(scratch, 'none'), entry: 'orchestrator/no-such-main.ts', includeWebUi: false })).toThrow(
-      /entry point not found/,
-    );
+    expect(() =>
+      bundleOrchestrator({
+        repoRoot: REPO_ROOT,
+        outputDir: path.join(scratch, 'none'),
+        entry: 'orchestrator/no-such-main.ts',
+        includeWebUi: false,
+      }),
+    ).toThrow(/entry point not found/);
   });
 });

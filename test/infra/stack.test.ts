@@ -3,25 +3,44 @@ import path from 'node:path';
 import { App, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { populateApp } from '../../lib/app';
-import { HEALTH_CHECK_PATH, USERS_PATH_PATTERN, USERS_RULE_PRIORITY, type SelfieLessActsStack } from '../../lib/selfieless-stack';
+import {
+  HEALTH_CHECK_PATH,
+  USERS_PATH_PATTERN,
+  USERS_RULE_PRIORITY,
+  type SelfieLessActsStack,
+} from '../../lib/selfieless-stack';
 import { DEFAULT_SETTINGS, readSettings } from '../../lib/settings';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 
-type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>;
+// Template JSON is walked freely here; the assertions are the type check.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Props = Record<string, any>;
+type Resources = Record<string, { Type: string; Properties?: Props }>;
 
 /**
  * The stack as the CLI would build it, minus the orchestrator bundling and the copying of the
  * Docker build contexts (both belong to the offline synth suite).
  */
-function build(context: Record<string, unknown> = {}): { app: App; stack: SelfieLessActsStack; template: Template; resources: Resources } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-asset-staging': true, ...context } });
-  const stack = populateApp(app, readSettings((key) => app.node.tryGetContext(key)), REPO_ROOT);
+function build(context: Record<string, unknown> = {}): {
+  app: App;
+  stack: SelfieLessActsStack;
+  template: Template;
+  resources: Resources;
+} {
+  const app = new App({
+    context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-asset-staging': true, ...context },
+  });
+  const stack = populateApp(
+    app,
+    readSettings((key) => app.node.tryGetContext(key)),
+    REPO_ROOT,
+  );
   const template = Template.fromStack(stack);
   return { app, stack, template, resources: template.toJSON().Resources as Resources };
 }
 
-function ofType(resources: Resources, type: string): [string, Record<string, any>][] {
+function ofType(resources: Resources, type: string): [string, Props][] {
   return Object.entries(resources)
     .filter(([, r]) => r.Type === type)
     .map(([id, r]) => [id, r.Properties ?? {}]);
@@ -35,7 +54,8 @@ function text(value: unknown): string {
     const obj = value as Record<string, unknown>;
     if ('Fn::Base64' in obj) return text(obj['Fn::Base64']);
     if ('Fn::Sub' in obj && typeof obj['Fn::Sub'] === 'string') return obj['Fn::Sub'];
-    if ('Fn::Join' in obj) return (obj['Fn::Join'] as [string, unknown[]])[1].map(text).join((obj['Fn::Join'] as [string])[0]);
+    if ('Fn::Join' in obj)
+      return (obj['Fn::Join'] as [string, unknown[]])[1].map(text).join((obj['Fn::Join'] as [string])[0]);
     return JSON.stringify(obj);
   }
   return String(value);
@@ -44,7 +64,8 @@ function text(value: unknown): string {
 describe('the SelfieLessActs stack', () => {
   const { stack, template, resources } = build();
   const instances = ofType(resources, 'AWS::EC2::Instance');
-  const instanceId = (name: 'UsersHost' | 'ActsHost') => instances.find(([id]) => id.startsWith(`${name}Instance`))![0];
+  const instanceId = (name: 'UsersHost' | 'ActsHost') =>
+    instances.find(([id]) => id.startsWith(`${name}Instance`))![0];
 
   test('is environment-agnostic, so synth needs no credentials and no lookups', () => {
     expect(Token.isUnresolved(stack.account)).toBe(true);
@@ -63,7 +84,10 @@ describe('the SelfieLessActs stack', () => {
 
   test('has one internet-facing load balancer, one listener on 80, two target groups, two instances', () => {
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing', Type: 'application' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internet-facing',
+      Type: 'application',
+    });
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 2);
@@ -75,19 +99,36 @@ describe('the SelfieLessActs stack', () => {
     expect(rules).toHaveLength(1);
     const [, rule] = rules[0]!;
     expect(rule.Priority).toBe(USERS_RULE_PRIORITY);
-    expect(rule.Conditions).toEqual([{ Field: 'path-pattern', PathPatternConfig: { Values: [USERS_PATH_PATTERN] } }]);
+    expect(rule.Conditions).toEqual([
+      { Field: 'path-pattern', PathPatternConfig: { Values: [USERS_PATH_PATTERN] } },
+    ]);
 
     const targetGroupOf = (instance: string) =>
-      ofType(resources, 'AWS::ElasticLoadBalancingV2::TargetGroup').find(([, p]) => p.Targets?.[0]?.Id?.Ref === instance)![0];
-    expect(rule.Actions).toEqual([{ Type: 'forward', TargetGroupArn: { Ref: targetGroupOf(instanceId('UsersHost')) } }]);
+      ofType(resources, 'AWS::ElasticLoadBalancingV2::TargetGroup').find(
+        ([, p]) => p.Targets?.[0]?.Id?.Ref === instance,
+      )![0];
+    expect(rule.Actions).toEqual([
+      { Type: 'forward', TargetGroupArn: { Ref: targetGroupOf(instanceId('UsersHost')) } },
+    ]);
     const [, listener] = ofType(resources, 'AWS::ElasticLoadBalancingV2::Listener')[0]!;
-    expect(listener.DefaultActions).toEqual([{ Type: 'forward', TargetGroupArn: { Ref: targetGroupOf(instanceId('ActsHost')) } }]);
+    expect(listener.DefaultActions).toEqual([
+      { Type: 'forward', TargetGroupArn: { Ref: targetGroupOf(instanceId('ActsHost')) } },
+    ]);
   });
 
   test('health-checks the orchestrator on / (not counted) and deregisters quickly', () => {
     for (const [, tg] of ofType(resources, 'AWS::ElasticLoadBalancingV2::TargetGroup')) {
-      expect(tg).toMatchObject({ Port: 80, Protocol: 'HTTP', TargetType: 'instance', HealthCheckPath: HEALTH_CHECK_PATH, Matcher: { HttpCode: '200' } });
-      expect(tg.TargetGroupAttributes).toContainEqual({ Key: 'deregistration_delay.timeout_seconds', Value: '10' });
+      expect(tg).toMatchObject({
+        Port: 80,
+        Protocol: 'HTTP',
+        TargetType: 'instance',
+        HealthCheckPath: HEALTH_CHECK_PATH,
+        Matcher: { HttpCode: '200' },
+      });
+      expect(tg.TargetGroupAttributes).toContainEqual({
+        Key: 'deregistration_delay.timeout_seconds',
+        Value: '10',
+      });
       expect(tg.Targets).toEqual([{ Id: expect.anything(), Port: 80 }]);
     }
   });
@@ -95,9 +136,15 @@ describe('the SelfieLessActs stack', () => {
   test('runs Amazon Linux 2023 on t3.micro by default, with IMDSv2 required and one metadata hop', () => {
     for (const [, instance] of instances) {
       expect(instance.InstanceType).toBe('t3.micro');
-      expect(instance.MetadataOptions).toEqual({ HttpEndpoint: 'enabled', HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
+      expect(instance.MetadataOptions).toEqual({
+        HttpEndpoint: 'enabled',
+        HttpTokens: 'required',
+        HttpPutResponseHopLimit: 1,
+      });
       const amiParameter = template.toJSON().Parameters[instance.ImageId.Ref];
-      expect(amiParameter.Default).toMatch(/^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-kernel-.*-x86_64$/);
+      expect(amiParameter.Default).toMatch(
+        /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-kernel-.*-x86_64$/,
+      );
     }
     template.resourceCountIs('AWS::EC2::LaunchTemplate', 0);
   });
@@ -105,7 +152,8 @@ describe('the SelfieLessActs stack', () => {
   test('encrypts every volume', () => {
     for (const [, instance] of instances) {
       expect(instance.BlockDeviceMappings).toHaveLength(1);
-      for (const mapping of instance.BlockDeviceMappings) expect(mapping.Ebs).toMatchObject({ Encrypted: true, VolumeType: 'gp3' });
+      for (const mapping of instance.BlockDeviceMappings)
+        expect(mapping.Ebs).toMatchObject({ Encrypted: true, VolumeType: 'gp3' });
     }
     template.resourceCountIs('AWS::EC2::Volume', 0);
   });
@@ -114,7 +162,9 @@ describe('the SelfieLessActs stack', () => {
     template.resourceCountIs('AWS::EC2::KeyPair', 0);
     for (const [, instance] of instances) expect(instance.KeyName).toBeUndefined();
 
-    const lbGroups = ofType(resources, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0]![1].SecurityGroups as { 'Fn::GetAtt': [string, string] }[];
+    const lbGroups = ofType(resources, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0]![1].SecurityGroups as {
+      'Fn::GetAtt': [string, string];
+    }[];
     expect(lbGroups).toHaveLength(1);
     const lbGroup = lbGroups[0]!['Fn::GetAtt'][0];
 
@@ -123,14 +173,22 @@ describe('the SelfieLessActs stack', () => {
       expect(groups).toHaveLength(1);
       const group = groups[0]!['Fn::GetAtt'][0];
       expect(resources[group]!.Properties!.SecurityGroupIngress).toBeUndefined();
-      const ingress = ofType(resources, 'AWS::EC2::SecurityGroupIngress').filter(([, p]) => p.GroupId['Fn::GetAtt'][0] === group);
+      const ingress = ofType(resources, 'AWS::EC2::SecurityGroupIngress').filter(
+        ([, p]) => p.GroupId['Fn::GetAtt'][0] === group,
+      );
       expect(ingress.map(([, p]) => p)).toEqual([
-        expect.objectContaining({ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, SourceSecurityGroupId: { 'Fn::GetAtt': [lbGroup, 'GroupId'] } }),
+        expect.objectContaining({
+          IpProtocol: 'tcp',
+          FromPort: 80,
+          ToPort: 80,
+          SourceSecurityGroupId: { 'Fn::GetAtt': [lbGroup, 'GroupId'] },
+        }),
       ]);
     }
     // Nothing anywhere opens port 22.
-    const opensSsh = (rule: Record<string, any>) => rule.FromPort <= 22 && rule.ToPort >= 22;
-    for (const [, sg] of ofType(resources, 'AWS::EC2::SecurityGroup')) expect((sg.SecurityGroupIngress ?? []).filter(opensSsh)).toEqual([]);
+    const opensSsh = (rule: Props) => rule.FromPort <= 22 && rule.ToPort >= 22;
+    for (const [, sg] of ofType(resources, 'AWS::EC2::SecurityGroup'))
+      expect((sg.SecurityGroupIngress ?? []).filter(opensSsh)).toEqual([]);
     expect(ofType(resources, 'AWS::EC2::SecurityGroupIngress').filter(([, p]) => opensSsh(p))).toEqual([]);
   });
 
@@ -138,7 +196,7 @@ describe('the SelfieLessActs stack', () => {
     const policies = ofType(resources, 'AWS::IAM::Policy');
     expect(policies).toHaveLength(2);
     for (const [, policy] of policies) {
-      const statements = policy.PolicyDocument.Statement as Record<string, any>[];
+      const statements = policy.PolicyDocument.Statement as Props[];
       expect(statements).toContainEqual({
         Effect: 'Allow',
         Action: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
@@ -146,7 +204,11 @@ describe('the SelfieLessActs stack', () => {
       });
       const pull = statements.find((s) => Array.isArray(s.Action) && s.Action.includes('ecr:BatchGetImage'))!;
       expect(text(pull.Resource)).toContain('cdk-hnb659fds-container-assets-');
-      expect(statements).toContainEqual({ Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' });
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: 'ecr:GetAuthorizationToken',
+        Resource: '*',
+      });
       const read = statements.find((s) => s.Action === 's3:GetObject')!;
       expect(text(read.Resource)).toMatch(/cdk-hnb659fds-assets-.*\/[0-9a-f]{64}\.zip$/);
       // Nothing else: no wildcards beyond the token call, no writes.
@@ -172,16 +234,26 @@ describe('the SelfieLessActs stack', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(['ActsSessionCommand', 'Url', 'UsersSessionCommand']);
     expect(text(outputs.Url!.Value)).toMatch(/^http:\/\/.*LoadBalancer.*\/$/);
-    expect(text(outputs.UsersSessionCommand!.Value)).toContain(`aws ssm start-session --region {"Ref":"AWS::Region"} --target {"Ref":"${instanceId('UsersHost')}"}`);
+    expect(text(outputs.UsersSessionCommand!.Value)).toContain(
+      `aws ssm start-session --region {"Ref":"AWS::Region"} --target {"Ref":"${instanceId('UsersHost')}"}`,
+    );
     expect(text(outputs.ActsSessionCommand!.Value)).toContain(`--target {"Ref":"${instanceId('ActsHost')}"}`);
   });
 
   test('tags everything taggable with the project', () => {
     const taggable = Object.values(resources).filter((r) => r.Properties && 'Tags' in r.Properties);
     expect(taggable.length).toBeGreaterThan(10);
-    for (const r of taggable) expect(r.Properties!.Tags).toContainEqual({ Key: 'project', Value: 'SelfieLessActs' });
-    for (const type of ['AWS::EC2::VPC', 'AWS::EC2::Instance', 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'AWS::IAM::Role']) {
-      template.hasResourceProperties(type, { Tags: Match.arrayWith([{ Key: 'project', Value: 'SelfieLessActs' }]) });
+    for (const r of taggable)
+      expect(r.Properties!.Tags).toContainEqual({ Key: 'project', Value: 'SelfieLessActs' });
+    for (const type of [
+      'AWS::EC2::VPC',
+      'AWS::EC2::Instance',
+      'AWS::ElasticLoadBalancingV2::LoadBalancer',
+      'AWS::IAM::Role',
+    ]) {
+      template.hasResourceProperties(type, {
+        Tags: Match.arrayWith([{ Key: 'project', Value: 'SelfieLessActs' }]),
+      });
     }
   });
 });
@@ -191,10 +263,16 @@ describe('deployment settings', () => {
     const { app, stack, resources, template } = build({ instanceType: 't4g.small' });
     for (const [, instance] of ofType(resources, 'AWS::EC2::Instance')) {
       expect(instance.InstanceType).toBe('t4g.small');
-      expect(template.toJSON().Parameters[instance.ImageId.Ref].Default).toMatch(/al2023-ami-kernel-.*-arm64$/);
+      expect(template.toJSON().Parameters[instance.ImageId.Ref].Default).toMatch(
+        /al2023-ami-kernel-.*-arm64$/,
+      );
     }
-    const manifest = JSON.parse(readFileSync(path.join(app.synth().directory, `${stack.stackName}.assets.json`), 'utf8'));
-    const images = Object.values(manifest.dockerImages) as { source: { dockerFile: string; platform: string } }[];
+    const manifest = JSON.parse(
+      readFileSync(path.join(app.synth().directory, `${stack.stackName}.assets.json`), 'utf8'),
+    );
+    const images = Object.values(manifest.dockerImages) as {
+      source: { dockerFile: string; platform: string };
+    }[];
     expect(images.map((i) => [i.source.dockerFile, i.source.platform]).sort()).toEqual([
       ['services/acts/Dockerfile', 'linux/arm64'],
       ['services/users/Dockerfile', 'linux/arm64'],
@@ -203,7 +281,9 @@ describe('deployment settings', () => {
 
   test('defaults apply when the context says nothing; bad values fail before synth', () => {
     expect(readSettings(() => undefined)).toEqual(DEFAULT_SETTINGS);
-    expect(() => readSettings((key) => (key === 'instanceType' ? 't3 micro' : undefined))).toThrow(/instanceType/);
+    expect(() => readSettings((key) => (key === 'instanceType' ? 't3 micro' : undefined))).toThrow(
+      /instanceType/,
+    );
     expect(() => readSettings((key) => (key === 'stackName' ? 42 : undefined))).toThrow(/stackName/);
   });
 });

@@ -35,17 +35,26 @@ describe('npx cdk synth', () => {
   test('succeeds with no network, no credentials and no Docker, and the AwsSolutions report is clean', () => {
     const probe = spawnSync('unshare', ['-n', 'true'], { encoding: 'utf8' });
     if (probe.error || probe.status !== 0) {
-      throw new Error(`unshare -n is needed to cut the network (run as root): ${probe.error?.message ?? probe.stderr}`);
+      throw new Error(
+        `unshare -n is needed to cut the network (run as root): ${probe.error?.message ?? probe.stderr}`,
+      );
     }
     const outdir = path.join(scratch, 'cdk.out');
-    const result = spawnSync('unshare', ['-n', '--', 'npx', '--no-install', 'cdk', 'synth', '--output', outdir], {
-      cwd: REPO_ROOT,
-      env: offlineEnv(scratch),
-      encoding: 'utf8',
-      timeout: 240_000,
-    });
+    const result = spawnSync(
+      'unshare',
+      ['-n', '--', 'npx', '--no-install', 'cdk', 'synth', '--output', outdir],
+      {
+        cwd: REPO_ROOT,
+        env: offlineEnv(scratch),
+        encoding: 'utf8',
+        timeout: 240_000,
+      },
+    );
     const output = `${result.stdout}\n${result.stderr}`;
-    expect({ status: result.status, output: result.status === 0 ? '' : output }).toEqual({ status: 0, output: '' });
+    expect({ status: result.status, output: result.status === 0 ? '' : output }).toEqual({
+      status: 0,
+      output: '',
+    });
     // Findings would be reported on stderr (the template on stdout names its acknowledgements).
     expect(result.stderr).not.toMatch(/AwsSolutions-|Validation failed/);
     // The template went to stdout.
@@ -60,15 +69,28 @@ describe('npx cdk synth', () => {
     const template = JSON.parse(readFileSync(path.join(outdir, 'SelfieLessActs.template.json'), 'utf8')) as {
       Resources: Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string }[] } } }>;
     };
-    const acknowledged = Object.values(template.Resources).flatMap((r) => r.Metadata?.cdk_nag?.rules_to_suppress ?? []).map((s) => s.id);
-    expect(acknowledged).toEqual(expect.arrayContaining(['AwsSolutions-VPC7', 'AwsSolutions-ELB2', 'AwsSolutions-EC23', 'AwsSolutions-EC29']));
+    const acknowledged = Object.values(template.Resources)
+      .flatMap((r) => r.Metadata?.cdk_nag?.rules_to_suppress ?? [])
+      .map((s) => s.id);
+    expect(acknowledged).toEqual(
+      expect.arrayContaining([
+        'AwsSolutions-VPC7',
+        'AwsSolutions-ELB2',
+        'AwsSolutions-EC23',
+        'AwsSolutions-EC29',
+      ]),
+    );
 
     // Images are only described (built at publish time); the bundle was made locally.
     const assets = JSON.parse(readFileSync(path.join(outdir, 'SelfieLessActs.assets.json'), 'utf8')) as {
       dockerImages: Record<string, { source: { dockerFile: string; platform: string } }>;
       files: Record<string, { source: { path: string; packaging: string } }>;
     };
-    expect(Object.values(assets.dockerImages).map((i) => [i.source.dockerFile, i.source.platform]).sort()).toEqual([
+    expect(
+      Object.values(assets.dockerImages)
+        .map((i) => [i.source.dockerFile, i.source.platform])
+        .sort(),
+    ).toEqual([
       ['services/acts/Dockerfile', 'linux/amd64'],
       ['services/users/Dockerfile', 'linux/amd64'],
     ]);

@@ -33,7 +33,10 @@ describe('the orchestrator systemd unit', () => {
   });
 
   test('verify does complain about a broken unit (the check above can fail)', () => {
-    const broken = UNIT.replace(`ExecStart=${INSTANCE_NODE} `, `ExecStart=${process.execPath} `).replace('Restart=on-failure', 'Restart=sometimes');
+    const broken = UNIT.replace(`ExecStart=${INSTANCE_NODE} `, `ExecStart=${process.execPath} `).replace(
+      'Restart=on-failure',
+      'Restart=sometimes',
+    );
     expect(verify(broken).output).toMatch(/restart/i);
   });
 

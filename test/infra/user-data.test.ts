@@ -42,9 +42,13 @@ function configHeredoc(script: string): string {
 /** Expands the config heredoc with bash exactly as the instance would, given boot-time values. */
 function expandConfig(script: string, vars: Record<string, string>): string {
   const assignments = Object.entries(vars).map(([k, v]) => `${k}='${v}'`);
-  return execFileSync('bash', ['-c', `set -euo pipefail\n${assignments.join('\n')}\ncat <<CONFIG\n${configHeredoc(script)}\nCONFIG\n`], {
-    encoding: 'utf8',
-  });
+  return execFileSync(
+    'bash',
+    ['-c', `set -euo pipefail\n${assignments.join('\n')}\ncat <<CONFIG\n${configHeredoc(script)}\nCONFIG\n`],
+    {
+      encoding: 'utf8',
+    },
+  );
 }
 
 describe.each(SERVICES)('user data of the %s host', (service) => {
@@ -85,7 +89,9 @@ describe.each(SERVICES)('user data of the %s host', (service) => {
     try {
       const file = path.join(dir, `${service}.sh`);
       writeFileSync(file, script);
-      const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', file], { encoding: 'utf8' });
+      const result = spawnSync('shellcheck', ['--shell=bash', '--severity=style', file], {
+        encoding: 'utf8',
+      });
       expect(result.error).toBeUndefined();
       expect(result.stdout + result.stderr).toBe('');
       expect(result.status).toBe(0);
@@ -120,7 +126,11 @@ describe.each(SERVICES)('user data of the %s host', (service) => {
 
   test('writes a config the orchestrator accepts, with the boot-time values filled in', () => {
     const password = 'a1'.repeat(24);
-    const expanded = expandConfig(script, { DB_PASSWORD: password, PUBLIC_IP: '203.0.113.7', LB_DNS: inputs(service).loadBalancerDnsName });
+    const expanded = expandConfig(script, {
+      DB_PASSWORD: password,
+      PUBLIC_IP: '203.0.113.7',
+      LB_DNS: inputs(service).loadBalancerDnsName,
+    });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'orch-config-'));
     try {
       const file = path.join(dir, 'orchestrator.json');
