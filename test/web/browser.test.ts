@@ -21,6 +21,7 @@ describeWith('browser', 'web UI in a browser', () => {
   let system: RunningSystem | undefined;
   let browser: Browser | undefined;
   let page: Page;
+  const pageProblems: string[] = [];
 
   const api = async (
     method: string,
@@ -56,13 +57,42 @@ describeWith('browser', 'web UI in a browser', () => {
     });
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'en-GB' });
     page = await context.newPage();
+    // Refused API calls log "Failed to load resource"; anything else (a thrown error, a
+    // blocked script or style under the page's Content-Security-Policy) is a fault.
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+        pageProblems.push(message.text());
+      }
+    });
+    page.on('pageerror', (error) => pageProblems.push(error.message));
     await page.goto(system.baseUrl);
   }, 120_000);
+
+  afterEach(() => {
+    const problems = pageProblems.splice(0);
+    expect(problems).toEqual([]);
+  });
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
     await system?.stop();
   }, 60_000);
+
+  test('the page is served fresh and its hashed assets as immutable', async () => {
+    const index = await fetch(`${system!.baseUrl}/`);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const html = await index.text();
+    const assets = [...html.matchAll(/(?:src|href)="((?:app|styles)-[A-Z0-9]+\.(?:js|css))"/g)].map(
+      (m) => m[1],
+    );
+    expect(assets).toHaveLength(2);
+    for (const asset of assets) {
+      const response = await fetch(`${system!.baseUrl}/${asset}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toMatch(/immutable/);
+      await response.arrayBuffer();
+    }
+  });
 
   test('signing up, out and in, with the refusals said in words', async () => {
     await page.getByLabel('Username').fill(USER);
