@@ -293,10 +293,8 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      say('stopping already; one moment…');
-      return;
-    }
+    // npm and tsx relay the terminal's Ctrl-C too, so one keypress can arrive more than once.
+    if (stopping) return;
     stopping = true;
     stopProgress();
     say(`\n${signal}: stopping every replica…`);

@@ -118,7 +118,9 @@ export async function startTestOrchestrator(
     listen: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
     runtime: { kind: 'process' },
-    health: { intervalMs: 200, timeoutMs: 150, failureThreshold: 2, startupGraceMs: 10_000, backoffInitialMs: 300, backoffMaxMs: 1_200 },
+    // Crashes and exits are noticed at once; only hangs wait for the threshold, so generous
+    // timeouts cost nothing and keep a busy machine's slow answer from counting as a failure.
+    health: { intervalMs: 500, timeoutMs: 450, failureThreshold: 3, startupGraceMs: 10_000, backoffInitialMs: 300, backoffMaxMs: 1_200 },
     scaling: { windowSeconds: scaling.windowSeconds ?? 120, requestsPerReplica: scaling.requestsPerReplica ?? 20 },
     pools: [
       {

@@ -52,7 +52,7 @@ describe('orchestrator/main.ts as a process', () => {
       listen: { host: '127.0.0.1', port: 1 },
       admin: { host: '127.0.0.1', port: adminPort },
       runtime: { kind: 'process', logDir: mkdtempSync(path.join(os.tmpdir(), 'orch-main-logs-')) },
-      health: { intervalMs: 200, timeoutMs: 150 },
+      health: { intervalMs: 500, timeoutMs: 450 },
       pools: [{ name: 'fake', command: FAKE_SERVICE, firstPort, minReplicas: 2, maxReplicas: 2, autoscale: false }],
     });
     // The environment overrides the file's listen port.
