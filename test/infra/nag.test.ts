@@ -77,5 +77,5 @@ describe('AwsSolutions checks', () => {
     const { app: failing, stack: extended } = newApp();
     new ec2.Vpc(extended, 'UnreviewedVpc', { natGateways: 0 });
     expect(() => failing.synth()).toThrow(/AwsSolutions-VPC7/);
-  });
+  }, 120_000);
 });

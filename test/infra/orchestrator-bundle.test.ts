@@ -42,7 +42,7 @@ describe('the orchestrator bundle', () => {
     const result = runNode([path.join(out, BUNDLE_MAIN), '--config', path.join(scratch, 'missing.json')]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/^orchestrator: /);
-  });
+  }, 120_000);
 
   test('carries dockerode with ssh2 stubbed out, and the Docker client works over a socket', async () => {
     const entryDir = path.join(scratch, 'docker-probe');
@@ -83,7 +83,7 @@ describe('the orchestrator bundle', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
-  });
+  }, 120_000);
 
   test('fails loudly when the entry point is missing', () => {
     expect(() =>

@@ -277,7 +277,7 @@ describe('deployment settings', () => {
       ['services/acts/Dockerfile', 'linux/arm64'],
       ['services/users/Dockerfile', 'linux/arm64'],
     ]);
-  });
+  }, 120_000);
 
   test('defaults apply when the context says nothing; bad values fail before synth', () => {
     expect(readSettings(() => undefined)).toEqual(DEFAULT_SETTINGS);

@@ -99,5 +99,5 @@ describe('npx cdk synth', () => {
     const bundleDir = path.join(outdir, bundles[0]!.source.path);
     expect(readdirSync(bundleDir).sort()).toEqual(expect.arrayContaining(['orchestrator.js', 'web']));
     expect(existsSync(path.join(bundleDir, 'web/dist/index.html'))).toBe(true);
-  });
+  }, 300_000);
 });
