@@ -1,0 +1,121 @@
+/**
+ * How fast the control plane heals, measured against the real acts service as local
+ * processes with the production health settings (1 s probes): time from a crash (`_crash`,
+ * noticed by the next probe) and from a SIGKILL (noticed from the exit) until the
+ * replacement is in rotation, against the baseline of a cold start (start → in rotation)
+ * measured in the same run. Budget from the spec: well within 20 s, aim about 2 s.
+ */
+import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../orchestrator/config';
+import { silentLogger } from '../orchestrator/log';
+import { startOrchestrator, type Orchestrator } from '../orchestrator/orchestrator';
+import { createProcessRuntime } from '../orchestrator/process-runtime';
+
+const ROUNDS = 5;
+const REPO_ROOT = path.resolve(__dirname, '..');
+
+function post(port: number, urlPath: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: 'POST', agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function firstFreeRange(): Promise<number> {
+  for (;;) {
+    const first = 20_000 + Math.floor(Math.random() * 30_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(first, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return first;
+  }
+}
+
+async function inRotation(o: Orchestrator, notId?: string): Promise<string> {
+  for (;;) {
+    const r = o.status().pools[0]!.replicas[0];
+    if (r && r.inRotation && r.id && r.id !== notId) return r.id;
+    await new Promise((res) => setTimeout(res, 5));
+  }
+}
+
+function stats(samples: number[]): { median: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]! };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'orch-bench-'));
+  const firstPort = await firstFreeRange();
+  const config = parseConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    runtime: { kind: 'process', logDir: path.join(dir, 'logs') },
+    pools: [
+      {
+        name: 'acts',
+        command: [process.execPath, '--import', 'tsx', 'services/acts/main.ts'],
+        firstPort,
+        maxReplicas: 1,
+        autoscale: false,
+        env: { DATABASE_URL: `sqlite:${path.join(dir, 'acts.db')}`, USERS_URL: 'http://127.0.0.1:9', PUBLIC_ORIGIN: 'http://localhost' },
+      },
+    ],
+  });
+  const runtime = createProcessRuntime({ cwd: REPO_ROOT, logDir: path.join(dir, 'logs') });
+  const cold: number[] = [];
+  const crash: number[] = [];
+  const kill: number[] = [];
+  try {
+    // A fresh orchestrator per failure, so each replacement is a first failure (no backoff).
+    const coldStart = async () => {
+      const t0 = performance.now();
+      const o = await startOrchestrator(config, { runtime, runtimeName: 'process', logger: silentLogger });
+      const id = await inRotation(o);
+      cold.push(performance.now() - t0);
+      return { o, id };
+    };
+    for (let i = 0; i < ROUNDS; i++) {
+      const first = await coldStart();
+      const t1 = performance.now();
+      await post(firstPort, '/api/v1/_crash');
+      await inRotation(first.o, first.id);
+      crash.push(performance.now() - t1);
+      await first.o.stop({ teardown: true });
+
+      const second = await coldStart();
+      const t2 = performance.now();
+      process.kill(Number(second.id.slice(4)), 'SIGKILL');
+      await inRotation(second.o, second.id);
+      kill.push(performance.now() - t2);
+      await second.o.stop({ teardown: true });
+    }
+  } finally {
+    await runtime.removeAll();
+  }
+  const base = stats(cold);
+  console.log(`acts service as a process, ${ROUNDS} rounds, 1 s health probes`);
+  console.log(`cold start → in rotation (baseline): median ${base.median.toFixed(0)} ms, max ${base.max.toFixed(0)} ms`);
+  for (const [name, samples] of [['_crash → replaced, in rotation', crash], ['SIGKILL → replaced, in rotation', kill]] as const) {
+    const s = stats(samples);
+    console.log(
+      `${name}: median ${s.median.toFixed(0)} ms, max ${s.max.toFixed(0)} ms ` +
+        `(${(s.median / base.median).toFixed(2)}× cold start; budget 20000 ms, aim 2000 ms)`,
+    );
+  }
+}
+
+void main().catch((err: Error) => {
+  console.error(err);
+  process.exit(1);
+});
