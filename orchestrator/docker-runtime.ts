@@ -335,7 +335,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
             await sleep(PORT_RETRY_DELAY_MS);
             continue;
           }
-          throw new Error(`could not start ${spec.image} on port ${spec.port}: ${messageOf(error)}`);
+          throw new Error(`could not start ${spec.image} on port ${spec.port}: ${messageOf(error)}`, { cause: error });
         }
       }
     },
