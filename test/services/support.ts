@@ -63,6 +63,8 @@ export interface UsersStandIn {
   usernames: string[];
   /** Overrides the answer, e.g. 500 or 204. */
   status: number | undefined;
+  /** Awaited before each answer: lets a test hold a look-up in flight. */
+  beforeAnswer: (() => Promise<void>) | undefined;
   close(): Promise<void>;
 }
 
@@ -71,9 +73,11 @@ export async function startUsersStandIn(usernames: string[] = ['xyz']): Promise<
     lookups: [] as UsersStandIn['lookups'],
     usernames,
     status: undefined as number | undefined,
+    beforeAnswer: undefined as (() => Promise<void>) | undefined,
   };
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     standIn.lookups.push({ method: req.method ?? '', path: req.url ?? '', origin: req.headers.origin });
+    await standIn.beforeAnswer?.();
     if (standIn.status !== undefined) {
       res.writeHead(standIn.status).end(standIn.status === 204 ? undefined : '{}');
       return;

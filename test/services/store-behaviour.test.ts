@@ -1,0 +1,167 @@
+import { join } from 'node:path';
+import { parseNewAct } from '../../services/acts/act';
+import { SqlActsStore } from '../../services/acts/sql-store';
+import { SqlUsersStore } from '../../services/users/sql-store';
+import { describeWith } from '../support/requirements';
+import { scratchMysqlDatabase } from './mysql';
+import { act, openActsDatabase, openUsersDatabase, tempDir } from './support';
+
+interface Target {
+  url: string;
+  cleanup(): Promise<void>;
+}
+
+/** The same behaviour, asked of every engine. Both services share one database here, as they may. */
+function storeBehaviour(makeTarget: () => Target): void {
+  let target: Target;
+  let acts: SqlActsStore;
+  let users: SqlUsersStore;
+  let closeAll: () => Promise<void>;
+
+  beforeAll(async () => {
+    target = makeTarget();
+    const actsDb = await openActsDatabase(target.url);
+    const usersDb = await openUsersDatabase(target.url);
+    // Running migrations again at start is harmless (every replica does it).
+    await openActsDatabase(target.url).then((d) => d.destroy());
+    acts = new SqlActsStore(actsDb.db);
+    users = new SqlUsersStore(usersDb.db);
+    closeAll = async () => {
+      await actsDb.destroy();
+      await usersDb.destroy();
+      await target.cleanup();
+    };
+  });
+  afterAll(async () => {
+    await closeAll();
+  });
+
+  describe('users', () => {
+    test('usernames are unique, compared exactly: case and trailing spaces matter', async () => {
+      expect(await users.createUser('bob', 'h1')).toBe(true);
+      expect(await users.createUser('bob', 'h2')).toBe(false);
+      expect(await users.createUser('Bob', 'h3')).toBe(true);
+      expect(await users.createUser('bob ', 'h4')).toBe(true);
+      expect(await users.createUser('böb 🐱', 'h5')).toBe(true);
+      expect(await users.listUsernames()).toEqual(['bob', 'Bob', 'bob ', 'böb 🐱']);
+      expect(await users.getPasswordHash('bob')).toBe('h1');
+      expect(await users.getPasswordHash('BOB')).toBeUndefined();
+    });
+
+    test('delete removes exactly one name', async () => {
+      expect(await users.deleteUser('bob ')).toBe(true);
+      expect(await users.deleteUser('bob ')).toBe(false);
+      expect(await users.listUsernames()).toEqual(['bob', 'Bob', 'böb 🐱']);
+    });
+
+    test('checkReadable resolves', async () => {
+      await expect(users.checkReadable()).resolves.toBeUndefined();
+    });
+  });
+
+  describe('acts', () => {
+    test('categories: unique by exact name, listed in creation order with act counts', async () => {
+      expect(await acts.createCategory('cats')).toBe(true);
+      expect(await acts.createCategory('cats')).toBe(false);
+      expect(await acts.createCategory('cats ')).toBe(true);
+      expect(await acts.createCategory('Cats')).toBe(true);
+      expect(await acts.categoryExists('cats')).toBe(true);
+      expect(await acts.categoryExists('CATS')).toBe(false);
+      expect(await acts.createAct(parseNewAct(act({ actId: 1, categoryName: 'cats' })))).toBe('created');
+      expect(await acts.listCategories()).toEqual([
+        { name: 'cats', actCount: 1 },
+        { name: 'cats ', actCount: 0 },
+        { name: 'Cats', actCount: 0 },
+      ]);
+      expect(await acts.countActsInCategory('cats')).toBe(1);
+      expect(await acts.countActsInCategory('cats ')).toBe(0);
+      expect(await acts.countActsInCategory('nope')).toBeUndefined();
+    });
+
+    test('the database refuses a reused actId and a missing category', async () => {
+      expect(await acts.createAct(parseNewAct(act({ actId: 1, categoryName: 'Cats' })))).toBe('duplicate-id');
+      expect(await acts.createAct(parseNewAct(act({ actId: 2, categoryName: 'nope' })))).toBe('no-category');
+      expect(await acts.actExists(1)).toBe(true);
+      expect(await acts.actExists(2)).toBe(false);
+    });
+
+    test('fields come back exactly: large ids, unicode captions, binary images', async () => {
+      const image = Buffer.from([0, 255, 1, 254, 0, 0, 10, 13, 0x80]);
+      const caption = 'emoji 🐱, accents é, quotes "\' and a\nnewline';
+      const id = Number.MAX_SAFE_INTEGER;
+      expect(
+        await acts.createAct(parseNewAct(act({ actId: id, categoryName: 'Cats', caption, username: 'ü 🐱', imgB64: image.toString('base64') }))),
+      ).toBe('created');
+      expect(await acts.listActs('Cats', 0, 10)).toEqual([
+        { actId: id, username: 'ü 🐱', timestamp: '10-10-2019:45-23-03', caption, upvotes: 0, categoryName: 'Cats', imgB64: image.toString('base64') },
+      ]);
+    });
+
+    test('listing: newest date-time first, then most recently uploaded; offset and limit are positions', async () => {
+      await acts.createCategory('order');
+      const uploads: [number, string][] = [
+        [10, '01-01-2019:00-00-00'],
+        [11, '31-12-2018:59-59-23'],
+        [12, '01-01-2019:00-00-00'],
+        [13, '02-01-2019:00-00-00'],
+        [14, '01-01-2019:00-00-00'],
+      ];
+      for (const [actId, timestamp] of uploads) {
+        expect(await acts.createAct(parseNewAct(act({ actId, timestamp, categoryName: 'order' })))).toBe('created');
+      }
+      const ids = async (offset: number, limit: number) => (await acts.listActs('order', offset, limit)).map((a) => a.actId);
+      expect(await ids(0, 10)).toEqual([13, 14, 12, 10, 11]);
+      expect(await ids(1, 2)).toEqual([14, 12]);
+      expect(await ids(4, 5)).toEqual([11]);
+    });
+
+    test('upvotes add one in the database, also when many arrive at once', async () => {
+      expect(await acts.upvote(10)).toBe(true);
+      expect(await acts.upvote(999_999)).toBe(false);
+      await Promise.all(Array.from({ length: 40 }, () => acts.upvote(10)));
+      const listed = await acts.listActs('order', 0, 10);
+      expect(listed.find((a) => a.actId === 10)?.upvotes).toBe(41);
+    });
+
+    test('deleting an act and counting', async () => {
+      const before = await acts.countActs();
+      expect(await acts.deleteAct(11)).toBe(true);
+      expect(await acts.deleteAct(11)).toBe(false);
+      expect(await acts.countActs()).toBe(before - 1);
+    });
+
+    test('deleting a category deletes its acts and frees their ids', async () => {
+      const before = await acts.countActs();
+      expect(await acts.deleteCategory('order')).toBe(true);
+      expect(await acts.deleteCategory('order')).toBe(false);
+      expect(await acts.countActs()).toBe(before - 4);
+      expect(await acts.actExists(10)).toBe(false);
+      expect(await acts.createAct(parseNewAct(act({ actId: 10, categoryName: 'cats' })))).toBe('created');
+    });
+
+    test('a photo larger than 16 MB is stored and read back', async () => {
+      const image = Buffer.alloc(17 * 1024 * 1024, 7);
+      expect(await acts.createAct(parseNewAct(act({ actId: 500, categoryName: 'cats ', imgB64: image.toString('base64') })))).toBe('created');
+      const [listed] = await acts.listActs('cats ', 0, 1);
+      expect(listed!.imgB64 === image.toString('base64')).toBe(true);
+    });
+
+    test('checkReadable resolves', async () => {
+      await expect(acts.checkReadable()).resolves.toBeUndefined();
+    });
+  });
+}
+
+describe('stores on SQLite', () => {
+  storeBehaviour(() => {
+    const dir = tempDir();
+    return { url: `sqlite:${join(dir.path, 'nested', 'dir', 'shared.db')}`, cleanup: async () => dir.remove() };
+  });
+});
+
+describeWith('mysql', 'stores on MySQL', () => {
+  storeBehaviour(() => {
+    const scratch = scratchMysqlDatabase('store');
+    return { url: scratch.url, cleanup: () => scratch.drop() };
+  });
+});
