@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -72,7 +72,9 @@ async function runFrontDoor(args: number[]): Promise<void> {
   process.on('message', (msg) => {
     if (msg === 'rss') {
       (globalThis as { gc?: () => void }).gc?.();
-      process.send?.({ rss: process.memoryUsage().rss, inFlight: balancer.snapshot() });
+      const cpu = process.cpuUsage();
+      const memory = process.memoryUsage();
+      process.send?.({ rss: memory.rss, heapUsed: memory.heapUsed, cpuMicros: cpu.user + cpu.system, inFlight: balancer.snapshot() });
     }
   });
   process.send?.('ready');
@@ -114,22 +116,30 @@ async function orchestrate(): Promise<void> {
     await wrk(url(frontDoorPort), 2, 2); // warm-up: JIT and upstream connections
     const direct = await wrk(url(backendPorts[0]), 32, WRK_SECONDS);
     printRow('backend direct', direct);
+    const cpuBefore = (await statsOf(frontDoor)).cpuMicros;
     const front = await wrk(url(frontDoorPort), 32, WRK_SECONDS);
-    printRow('front door', front);
+    const frontCpuPerRequest = ((await statsOf(frontDoor)).cpuMicros - cpuBefore) / front.requests;
+    printRow('front door', front, frontCpuPerRequest);
 
     let nginx: WrkResult | undefined;
     let nginxOneWorker: WrkResult | undefined;
+    let nginxCpuPerRequest: number | undefined;
     if (existsSync(NGINX)) {
       for (const workers of ['auto', '1'] as const) {
         const nginxPort = await freePort();
-        const stop = startNginx(nginxPort, backendPorts, workers);
+        const { stop, pid } = startNginx(nginxPort, backendPorts, workers);
         nginxStop = stop;
         try {
           await waitForHttp(nginxPort);
           await wrk(url(nginxPort), 2, 2);
+          const cpuStart = processTreeCpuMicros(pid);
           const result = await wrk(url(nginxPort), 32, WRK_SECONDS);
-          printRow(`nginx (${workers === 'auto' ? 'auto workers' : '1 worker'})`, result);
-          if (workers === 'auto') nginx = result;
+          const cpuPerRequest = (processTreeCpuMicros(pid) - cpuStart) / result.requests;
+          printRow(`nginx (${workers === 'auto' ? 'auto workers' : '1 worker'})`, result, cpuPerRequest);
+          if (workers === 'auto') {
+            nginx = result;
+            nginxCpuPerRequest = cpuPerRequest;
+          }
           else nginxOneWorker = result;
         } finally {
           stop();
@@ -143,6 +153,8 @@ async function orchestrate(): Promise<void> {
     console.log('');
     console.log(`front door / backend direct  requests/s ratio: ${ratio(front.rps, direct.rps)}`);
     if (nginx) console.log(`front door / nginx (auto)     requests/s ratio: ${ratio(front.rps, nginx.rps)}  (goal >= 0.6)`);
+    if (nginxCpuPerRequest !== undefined)
+      console.log(`proxy CPU per request, front door / nginx (auto): ${ratio(frontCpuPerRequest, nginxCpuPerRequest)}`);
     if (nginxOneWorker) console.log(`front door / nginx (1 worker) requests/s ratio: ${ratio(front.rps, nginxOneWorker.rps)}`);
     console.log(`added p99 at saturation vs direct: ${(front.p99Ms - direct.p99Ms).toFixed(2)} ms`);
 
@@ -154,6 +166,12 @@ async function orchestrate(): Promise<void> {
     printPaced('backend direct', directHalf);
     printPaced('front door', frontHalf);
     console.log(`added p99 at half saturation: ${(frontHalf.p99Ms - directHalf.p99Ms).toFixed(2)} ms`);
+    const directLight = await wrk(url(backendPorts[0]), 4, WRK_SECONDS / 2);
+    const frontLight = await wrk(url(frontDoorPort), 4, WRK_SECONDS / 2);
+    console.log('wrk with 4 connections (lighter load, closed loop):');
+    printRow('  backend direct', directLight);
+    printRow('  front door', frontLight);
+    console.log(`added p99 with 4 connections: ${(frontLight.p99Ms - directLight.p99Ms).toFixed(2)} ms`);
 
     await memoryCheck(frontDoor, frontDoorPort, front.rps);
   } finally {
@@ -161,24 +179,51 @@ async function orchestrate(): Promise<void> {
   }
 }
 
+/**
+ * Two equal halves of load, each with its share of aborted requests: memory that keeps
+ * growing in the second half, after the first has warmed every pool and buffer, is a leak.
+ */
 async function memoryCheck(frontDoor: ChildProcess, port: number, rps: number): Promise<void> {
   const aborted = Math.round(MEMORY_REQUESTS * ABORT_SHARE);
-  const completed = MEMORY_REQUESTS - aborted;
   console.log('');
-  console.log(`memory: ${MEMORY_REQUESTS} requests through the front door, ${aborted} of them aborted by the client`);
-  const before = await rssOf(frontDoor);
-  const seconds = Math.max(2, Math.ceil(completed / Math.max(1, rps * 0.9)));
-  const [load, aborts] = await Promise.all([
-    wrk(`http://127.0.0.1:${port}/api/v1/bench`, 32, seconds),
-    abortingClients(port, aborted),
-  ]);
-  await sleep(500);
-  const after = await rssOf(frontDoor);
-  const change = ((after.rss - before.rss) / before.rss) * 100;
-  console.log(`  completed by wrk: ${load.requests}, aborted by clients: ${aborts}`);
-  console.log(`  RSS before: ${mb(before.rss)}  after: ${mb(after.rss)}  change: ${change >= 0 ? '+' : ''}${change.toFixed(1)}%`);
+  console.log(`memory: ~${MEMORY_REQUESTS} requests through the front door, ${aborted} of them aborted by the client`);
+  const before = await statsOf(frontDoor);
+  const first = await loadWithAborts(port, rps, (MEMORY_REQUESTS - aborted) / 2, aborted / 2);
+  const middle = await statsOf(frontDoor);
+  const second = await loadWithAborts(port, rps, (MEMORY_REQUESTS - aborted) / 2, aborted / 2);
+  const after = await statsOf(frontDoor);
+  const completed = first.completed + second.completed;
+  const abortedDone = first.aborted + second.aborted;
+  console.log(`  completed: ${completed}, aborted by clients: ${abortedDone}`);
+  console.log(`  RSS       before ${mb(before.rss)}   half-way ${mb(middle.rss)}   after ${mb(after.rss)}   change ${percent(before.rss, after.rss)} (second half ${percent(middle.rss, after.rss)})`);
+  console.log(`  heap used before ${mb(before.heapUsed)}   half-way ${mb(middle.heapUsed)}   after ${mb(after.heapUsed)}   change ${percent(before.heapUsed, after.heapUsed)} (second half ${percent(middle.heapUsed, after.heapUsed)})`);
   const stuck = after.inFlight.reduce((sum, m) => sum + m.inFlight, 0);
   console.log(`  requests still counted in flight after the run: ${stuck}`);
+}
+
+async function loadWithAborts(
+  port: number,
+  rps: number,
+  completedTarget: number,
+  abortCount: number,
+): Promise<{ completed: number; aborted: number }> {
+  const aborting = abortingClients(port, Math.round(abortCount));
+  let completed = 0;
+  while (completed < completedTarget) {
+    const remaining = completedTarget - completed;
+    const seconds = Math.min(30, Math.max(2, Math.ceil(remaining / Math.max(1000, rps * 0.8))));
+    const run = await wrk(`http://127.0.0.1:${port}/api/v1/bench`, 32, seconds);
+    if (!(run.requests > 0)) break;
+    completed += run.requests;
+  }
+  const aborted = await aborting;
+  await sleep(500);
+  return { completed, aborted };
+}
+
+function percent(from: number, to: number): string {
+  const change = ((to - from) / from) * 100;
+  return `${change >= 0 ? '+' : ''}${change.toFixed(1)}%`;
 }
 
 // ---------------------------------------------------------------- load generators
@@ -223,13 +268,15 @@ async function paced(url: string, rate: number, seconds: number): Promise<PacedR
   const pool = new Pool(target.origin, { connections: 64 });
   const latencies: number[] = [];
   let failed = 0;
+  // Warm-up: open the connections and let the JIT settle before anything is recorded.
+  await Promise.all(
+    Array.from({ length: 256 }, () => pool.request({ path: target.pathname, method: 'GET' }).then((r) => r.body.dump())),
+  );
   const total = Math.floor(rate * seconds);
   const start = performance.now();
   const pending: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
+  const issue = (i: number) => {
     const scheduled = start + (i * 1000) / rate;
-    const wait = scheduled - performance.now();
-    if (wait > 1) await sleep(wait);
     pending.push(
       pool
         .request({ path: target.pathname, method: 'GET' })
@@ -242,8 +289,19 @@ async function paced(url: string, rate: number, seconds: number): Promise<PacedR
           failed += 1;
         }),
     );
-    if (pending.length >= 4096) await Promise.all(pending.splice(0));
-  }
+  };
+  // Every millisecond, send whatever has fallen due, yielding in between so replies are read on time.
+  await new Promise<void>((resolve) => {
+    let sent = 0;
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
+      while (sent < due) issue(sent++);
+      if (sent >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
   await Promise.all(pending);
   await pool.close();
   latencies.sort((a, b) => a - b);
@@ -292,14 +350,46 @@ function startRole(role: Role, args: number[]): Promise<ChildProcess> {
   });
 }
 
-function rssOf(child: ChildProcess): Promise<{ rss: number; inFlight: { inFlight: number }[] }> {
+interface FrontDoorStats {
+  rss: number;
+  heapUsed: number;
+  cpuMicros: number;
+  inFlight: { inFlight: number }[];
+}
+
+function statsOf(child: ChildProcess): Promise<FrontDoorStats> {
   return new Promise((resolve) => {
-    child.once('message', (msg) => resolve(msg as { rss: number; inFlight: { inFlight: number }[] }));
+    child.once('message', (msg) => resolve(msg as FrontDoorStats));
     child.send('rss');
   });
 }
 
-function startNginx(port: number, backendPorts: number[], workers: 'auto' | '1'): () => void {
+/** CPU time (user + system) of a process and its direct children, from /proc, in microseconds. */
+function processTreeCpuMicros(pid: number): number {
+  const ticksPerSecond = 100;
+  const pids = [pid, ...childPids(pid)];
+  let ticks = 0;
+  for (const p of pids) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return (ticks / ticksPerSecond) * 1e6;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function startNginx(port: number, backendPorts: number[], workers: 'auto' | '1'): { stop: () => void; pid: number } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-nginx-'));
   const conf = `
 worker_processes ${workers};
@@ -333,10 +423,11 @@ http {
 }`;
   writeFileSync(path.join(dir, 'nginx.conf'), conf);
   const child = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
-  return () => {
+  const stop = () => {
     child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
+  return { stop, pid: child.pid ?? -1 };
 }
 
 async function waitForHttp(port: number): Promise<void> {
@@ -369,9 +460,10 @@ function hasCommand(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 }
 
-function printRow(label: string, r: WrkResult): void {
+function printRow(label: string, r: WrkResult, cpuMicrosPerRequest?: number): void {
+  const cpu = cpuMicrosPerRequest === undefined ? '' : `   CPU ${cpuMicrosPerRequest.toFixed(1)} µs/req`;
   console.log(
-    `${label.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms   errors: ${r.errors}`,
+    `${label.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50Ms.toFixed(2)} ms   p99 ${r.p99Ms.toFixed(2)} ms${cpu}   errors: ${r.errors}`,
   );
 }
 

@@ -74,7 +74,6 @@ const CONNECT_FAILURES: ReadonlySet<string> = new Set([
   'EADDRNOTAVAIL',
   'ETIMEDOUT',
   'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
 ]);
 
 const JSON_EMPTY = '{}';
