@@ -74,6 +74,13 @@ describe('categories', () => {
     await request(h.app).get('/api/v1/categories/nope/acts/size').expect(400, '{}');
   });
 
+  test.each(['v1.0', '100%', 'a;b', 'x?y', 'acts', 'size', '#tag'])('the name %j round-trips through a URL-encoded path', async (name) => {
+    await addCategory([name]).expect(201);
+    await request(h.app).get(`/api/v1/categories/${encodeURIComponent(name)}/acts/size`).expect(200, '[0]');
+    await request(h.app).get(`/api/v1/categories/${encodeURIComponent(name)}/acts`).expect(204);
+    await request(h.app).delete(`/api/v1/categories/${encodeURIComponent(name)}`).expect(200, '{}');
+  });
+
   test('a name with spaces and unicode works through URL-encoded paths', async () => {
     await addCategory(['café au lait 🐱']).expect(201);
     await request(h.app).get(`/api/v1/categories/${encodeURIComponent('café au lait 🐱')}/acts/size`).expect(200, '[0]');
