@@ -34,6 +34,13 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect, service
     migrationTableName: `${service}_migrations`,
     migrationLockTableName: `${service}_migrations_lock`,
   });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
+  // Replicas sharing one SQLite file may start together; the migrator's lock there is only
+  // in-process, so the loser of the race sees SQLITE_BUSY and simply tries again (every step
+  // is idempotent and already-applied migrations are skipped).
+  for (let attempt = 1; ; attempt++) {
+    const { error } = await migrator.migrateToLatest();
+    if (!error) return;
+    if (attempt >= 5) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 200));
+  }
 }
