@@ -31,7 +31,8 @@ function post(port: number, urlPath: string): Promise<number> {
 
 async function firstFreeRange(): Promise<number> {
   for (;;) {
-    const first = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below the kernel's ephemeral range (32768+), where outgoing connections would collide.
+    const first = 20_000 + Math.floor(Math.random() * 12_000);
     const free = await new Promise<boolean>((resolve) => {
       const s = net.createServer();
       s.once('error', () => resolve(false));

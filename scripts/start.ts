@@ -4,7 +4,7 @@
  * containers) sharing SQLite files under the data directory. Ctrl-C removes everything it
  * started.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { parseConfig, type OrchestratorConfig } from '../orchestrator/config';
@@ -194,6 +194,18 @@ export async function takenPorts(config: OrchestratorConfig): Promise<string[]> 
   return taken;
 }
 
+/**
+ * The service images run as an unprivileged user whose uid need not own the data directory
+ * on the host; SQLite must create its files and journals there, so the directory is opened
+ * up (files keep their own modes). Only the directory npm start itself uses is touched.
+ */
+function shareDataDirWithContainers(dataDir: string, say: (line: string) => void): void {
+  const mode = statSync(dataDir).mode & 0o7777;
+  if ((mode & 0o1777) === 0o1777) return;
+  chmodSync(dataDir, 0o1777);
+  say(`data directory ${dataDir} made writable for the containers' user (mode 1777)`);
+}
+
 async function buildStatic(say: (line: string) => void): Promise<string | undefined> {
   let buildWeb: (() => Promise<string>) | undefined;
   try {
@@ -269,7 +281,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  if (options.runtime === 'docker') await prepareImages(say);
+  if (options.runtime === 'docker') {
+    await prepareImages(say);
+    shareDataDirWithContainers(dataDir, say);
+  }
   const staticDir = await buildStatic(say);
   const config = buildStartConfig(options, staticDir);
   const runtime = createRuntime(config, logger);

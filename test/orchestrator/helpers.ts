@@ -79,7 +79,8 @@ function portFree(port: number): Promise<boolean> {
 /** The first of `count` consecutive free ports, away from the system's well-known 8000/8100/8080. */
 export async function freePortRange(count: number): Promise<number> {
   for (;;) {
-    const first = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below the kernel's ephemeral range (32768+), where outgoing connections would collide.
+    const first = 20_000 + Math.floor(Math.random() * 12_000);
     let ok = true;
     for (let p = first; p < first + count && ok; p++) ok = await portFree(p);
     if (ok) return first;
