@@ -34,7 +34,9 @@ async function main(): Promise<void> {
   const baseline = await startBaseline();
   const baselineRps = await requestsPerSecond(baseline.url, '/');
   await baseline.stop();
-  console.log(`baseline: bare node http server answering {}: ${fmt(baselineRps)} req/s (${CONNECTIONS} connections, ${LOAD_SECONDS} s)`);
+  console.log(
+    `baseline: bare node http server answering {}: ${fmt(baselineRps)} req/s (${CONNECTIONS} connections, ${LOAD_SECONDS} s)`,
+  );
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sla-bench-'));
   try {
@@ -60,7 +62,12 @@ async function main(): Promise<void> {
   await users.close();
 }
 
-async function benchEngine(label: string, databaseUrl: string, usersUrl: string, baselineRps: number): Promise<void> {
+async function benchEngine(
+  label: string,
+  databaseUrl: string,
+  usersUrl: string,
+  baselineRps: number,
+): Promise<void> {
   console.log(`\n${label} (${databaseUrl.replace(/\/\/[^@]*@/, '//…@')})`);
   const acts = await startActs(databaseUrl, usersUrl);
   try {
@@ -163,7 +170,11 @@ function startBaseline(): Promise<Proc> {
 
 async function spawnAndWait(args: string[], env: Record<string, string>, probe: string): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; ; i++) {
@@ -203,19 +214,28 @@ async function startUsersStandIn(): Promise<{ url: string; close(): Promise<void
 // ---------------------------------------------------------------- helpers
 
 function actBody(actId: number, categoryName: string, imgB64: string) {
-  return { actId, username: 'bench', timestamp: '10-10-2019:45-23-03', caption: `act ${actId}`, categoryName, imgB64 };
+  return {
+    actId,
+    username: 'bench',
+    timestamp: '10-10-2019:45-23-03',
+    caption: `act ${actId}`,
+    categoryName,
+    imgB64,
+  };
 }
 
 function randomImage(bytes: number): string {
   const buf = Buffer.allocUnsafe(bytes);
-  for (let i = 0; i < bytes; i += 4) buf.writeUInt32LE((Math.random() * 0xffffffff) >>> 0, Math.min(i, bytes - 4));
+  for (let i = 0; i < bytes; i += 4)
+    buf.writeUInt32LE((Math.random() * 0xffffffff) >>> 0, Math.min(i, bytes - 4));
   return buf.toString('base64');
 }
 
 /** Current and peak resident memory of a process (Linux /proc). */
 function memory(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 

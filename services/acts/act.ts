@@ -64,13 +64,15 @@ export function parseNewAct(body: unknown): NewAct {
 
 /** `[actId]`: the body of an upvote. */
 export function parseUpvote(body: unknown): number {
-  if (!Array.isArray(body) || body.length !== 1 || !isActId(body[0])) throw badRequest('body must be [actId]');
+  if (!Array.isArray(body) || body.length !== 1 || !isActId(body[0]))
+    throw badRequest('body must be [actId]');
   return body[0];
 }
 
 /** `["name"]`: the body that creates a category. */
 export function parseNewCategory(body: unknown): string {
-  if (!Array.isArray(body) || body.length !== 1 || !isValidName(body[0])) throw badRequest('body must be ["name"]');
+  if (!Array.isArray(body) || body.length !== 1 || !isValidName(body[0]))
+    throw badRequest('body must be ["name"]');
   if (body[0].includes('/')) throw badRequest('category names cannot contain /');
   return body[0];
 }

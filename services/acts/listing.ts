@@ -14,11 +14,14 @@ export function decideListing(actCount: number | undefined, start: unknown, end:
   if (actCount === undefined) return { status: 400, reason: 'no such category' };
   if (actCount === 0) return { status: 204, reason: 'category is empty' };
   if (start === undefined && end === undefined) {
-    return actCount > MAX_LISTING ? { status: 413, reason: 'more than 100 acts; ask for a range' } : { status: 200, offset: 0, limit: actCount };
+    return actCount > MAX_LISTING
+      ? { status: 413, reason: 'more than 100 acts; ask for a range' }
+      : { status: 200, offset: 0, limit: actCount };
   }
   const first = parsePosition(start);
   const last = parsePosition(end);
-  if (first === undefined || last === undefined) return { status: 400, reason: 'start and end must both be integers' };
+  if (first === undefined || last === undefined)
+    return { status: 400, reason: 'start and end must both be integers' };
   if (first < 1 || last > actCount || first > last) return { status: 400, reason: 'range outside 1..count' };
   const size = last - first + 1;
   if (size > MAX_LISTING) return { status: 413, reason: 'range longer than 100 acts' };

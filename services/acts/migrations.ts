@@ -21,7 +21,9 @@ export const actsMigrations: MigrationSet = {
       .addColumn('upvotes', t.int64, (c) => c.notNull().defaultTo(0))
       .addColumn('image', t.bytes, (c) => c.notNull())
       // An act can never outlive its category, even when a delete races an upload.
-      .addForeignKeyConstraint('acts_category_fk', ['category_name'], 'categories', ['name'], (fk) => fk.onDelete('cascade'))
+      .addForeignKeyConstraint('acts_category_fk', ['category_name'], 'categories', ['name'], (fk) =>
+        fk.onDelete('cascade'),
+      )
       .execute();
     await db.schema
       .createIndex('acts_listing')

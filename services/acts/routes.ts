@@ -41,7 +41,11 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
       methods: {
         GET: async (req, res) => {
           const name = param(req, 'name');
-          const decision = decideListing(await store.countActsInCategory(name), req.query.start, req.query.end);
+          const decision = decideListing(
+            await store.countActsInCategory(name),
+            req.query.start,
+            req.query.end,
+          );
           if (decision.status !== 200) {
             if (decision.status === 204) {
               res.status(204).end();

@@ -38,7 +38,11 @@ export class SqlActsStore implements ActsStore {
   }
 
   async categoryExists(name: string): Promise<boolean> {
-    const row = await this.db.selectFrom('categories').select('seq').where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('categories')
+      .select('seq')
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row !== undefined;
   }
 

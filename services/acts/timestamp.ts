@@ -9,7 +9,14 @@ const FORMAT = /^(\d{2})-(\d{2})-(\d{4}):(\d{2})-(\d{2})-(\d{2})$/;
 export function parseActTimestamp(value: string): number | undefined {
   const match = FORMAT.exec(value);
   if (!match) return undefined;
-  const [day, month, year, second, minute, hour] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const [day, month, year, second, minute, hour] = match.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   return daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;

@@ -33,7 +33,9 @@ export function httpUserDirectory(options: HttpUserDirectoryOptions): UserDirect
         const list: unknown = await response.json();
         return Array.isArray(list) && list.includes(username);
       } catch (err) {
-        options.logger.warn('users look-up failed', { error: err instanceof Error ? err.message : String(err) });
+        options.logger.warn('users look-up failed', {
+          error: err instanceof Error ? err.message : String(err),
+        });
         return false;
       }
     },

@@ -33,7 +33,10 @@ function parseJson(raw: Buffer): unknown {
   }
 }
 
-function readLimited(req: NodeJS.ReadableStream & { headers: Record<string, unknown> }, limitBytes: number): Promise<Buffer> {
+function readLimited(
+  req: NodeJS.ReadableStream & { headers: Record<string, unknown> },
+  limitBytes: number,
+): Promise<Buffer> {
   const declared = parseContentLength(req.headers['content-length']);
   if (declared !== undefined && declared > limitBytes) {
     req.resume();
@@ -65,7 +68,8 @@ function readLimited(req: NodeJS.ReadableStream & { headers: Record<string, unkn
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (received + buf.length > limitBytes) return fail(tooLarge(limitBytes));
       if (preallocated) {
-        if (received + buf.length > preallocated.length) return fail(badRequest('body longer than Content-Length'));
+        if (received + buf.length > preallocated.length)
+          return fail(badRequest('body longer than Content-Length'));
         buf.copy(preallocated, received);
       } else {
         chunks.push(buf);

@@ -27,7 +27,8 @@ export function parseServiceConfig(env: Env, defaults: { port: number; databaseU
 export function parseActsConfig(env: Env): ActsConfig {
   const base = parseServiceConfig(env, { port: 8000, databaseUrl: 'sqlite:./data/acts.db' });
   const usersUrl = (nonEmpty(env.USERS_URL) ?? 'http://127.0.0.1:8100').replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/.test(usersUrl)) throw new Error(`USERS_URL must be an http(s) URL, not "${usersUrl}"`);
+  if (!/^https?:\/\/[^/]/.test(usersUrl))
+    throw new Error(`USERS_URL must be an http(s) URL, not "${usersUrl}"`);
   const publicOrigin = nonEmpty(env.PUBLIC_ORIGIN) ?? 'http://localhost:8080';
   return { ...base, usersUrl, publicOrigin };
 }
@@ -39,7 +40,8 @@ export function parseUsersConfig(env: Env): ServiceConfig {
 function parsePort(value: string | undefined, fallback: number): number {
   if (nonEmpty(value) === undefined) return fallback;
   const port = Number(value);
-  if (!/^\d+$/.test(value!) || port < 1 || port > 65535) throw new Error(`PORT must be 1-65535, not "${value}"`);
+  if (!/^\d+$/.test(value!) || port < 1 || port > 65535)
+    throw new Error(`PORT must be 1-65535, not "${value}"`);
   return port;
 }
 

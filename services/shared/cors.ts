@@ -11,7 +11,10 @@ export function cors(allowedMethods = 'GET, POST, DELETE'): RequestHandler {
     if (req.method !== 'OPTIONS' || req.headers['access-control-request-method'] === undefined) return next();
     res.setHeader('Access-Control-Allow-Methods', allowedMethods);
     const requested = req.headers['access-control-request-headers'];
-    res.setHeader('Access-Control-Allow-Headers', typeof requested === 'string' && requested !== '' ? requested : 'Content-Type');
+    res.setHeader(
+      'Access-Control-Allow-Headers',
+      typeof requested === 'string' && requested !== '' ? requested : 'Content-Type',
+    );
     res.setHeader('Access-Control-Max-Age', '600');
     res.status(204).end();
   };

@@ -44,7 +44,9 @@ function openSqlite<DB>(path: string): Database<DB> {
 type MysqlTarget = Extract<DatabaseTarget, { kind: 'mysql' }>;
 
 async function openMysql<DB>(target: MysqlTarget, options: OpenDatabaseOptions): Promise<Database<DB>> {
-  await retryUntil(options.connectRetryMs ?? 30_000, options.logger, () => prepareServer(target, options.logger));
+  await retryUntil(options.connectRetryMs ?? 30_000, options.logger, () =>
+    prepareServer(target, options.logger),
+  );
   const pool = createPool({
     host: target.host,
     port: target.port,
@@ -71,7 +73,9 @@ async function prepareServer(target: MysqlTarget, logger: Logger): Promise<void>
     connectTimeout: 2000,
   }).promise();
   try {
-    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await conn.query(
+      `CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+    );
     const [rows] = await conn.query('SELECT @@GLOBAL.max_allowed_packet AS packet');
     const current = Number((rows as { packet: unknown }[])[0]?.packet);
     if (current < WANTED_MAX_ALLOWED_PACKET) {
@@ -96,7 +100,10 @@ async function retryUntil(budgetMs: number, logger: Logger, attempt: () => Promi
       return await attempt();
     } catch (err) {
       if (Date.now() + delay > deadline) throw err;
-      logger.warn('database not reachable yet, retrying', { inMs: delay, error: err instanceof Error ? err.message : String(err) });
+      logger.warn('database not reachable yet, retrying', {
+        inMs: delay,
+        error: err instanceof Error ? err.message : String(err),
+      });
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }

@@ -10,12 +10,21 @@ import type { Logger } from './log';
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) {
-      logger.error('error after response started', { method: req.method, path: req.path, error: describe(err) });
+      logger.error('error after response started', {
+        method: req.method,
+        path: req.path,
+        error: describe(err),
+      });
       next(err);
       return;
     }
     if (err instanceof HttpError) {
-      logger.debug('request rejected', { method: req.method, path: req.path, status: err.status, reason: err.reason });
+      logger.debug('request rejected', {
+        method: req.method,
+        path: req.path,
+        status: err.status,
+        reason: err.reason,
+      });
       res.status(err.status).json(err.body);
       return;
     }

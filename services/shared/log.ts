@@ -20,11 +20,13 @@ export function createLogger(
   minLevel: LogLevel = 'info',
   write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
 ): Logger {
-  const emit = (level: LogLevel) => (msg: string, fields: LogFields = {}) => {
-    // Errors are always written: a quiet log level must never hide a failure.
-    if (level !== 'error' && LEVELS[level] < LEVELS[minLevel]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, service, msg, ...fields }));
-  };
+  const emit =
+    (level: LogLevel) =>
+    (msg: string, fields: LogFields = {}) => {
+      // Errors are always written: a quiet log level must never hide a failure.
+      if (level !== 'error' && LEVELS[level] < LEVELS[minLevel]) return;
+      write(JSON.stringify({ time: new Date().toISOString(), level, service, msg, ...fields }));
+    };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 

@@ -1,7 +1,11 @@
 import { Migrator, sql, type Kysely, type Migration, type RawBuilder } from 'kysely';
 import type { Dialect } from './database';
 
-export type MigrationSet = Record<string, (db: Kysely<any>, types: ColumnTypes) => Promise<void>>;
+// Migrations run before the typed schema exists, so they see the database untyped (as Kysely's own Migrator does).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type UntypedDb = Kysely<any>;
+
+export type MigrationSet = Record<string, (db: UntypedDb, types: ColumnTypes) => Promise<void>>;
 
 /** Column types that mean the same thing on both engines. */
 export interface ColumnTypes {
@@ -16,17 +20,28 @@ export interface ColumnTypes {
 export function columnTypes(dialect: Dialect): ColumnTypes {
   return dialect === 'sqlite'
     ? { dialect, int64: 'integer', exactName: sql`text`, longText: sql`text`, bytes: sql`blob` }
-    : { dialect, int64: 'bigint', exactName: sql`varbinary(1020)`, longText: sql`longtext`, bytes: sql`longblob` };
+    : {
+        dialect,
+        int64: 'bigint',
+        exactName: sql`varbinary(1020)`,
+        longText: sql`longtext`,
+        bytes: sql`longblob`,
+      };
 }
 
 /**
  * Brings the schema up to date at start. Each service keeps its own migration tables so
  * both may share one database; the migrator's lock serialises replicas starting together.
  */
-export async function migrateToLatest(db: Kysely<any>, dialect: Dialect, service: string, set: MigrationSet): Promise<void> {
+export async function migrateToLatest(
+  db: UntypedDb,
+  dialect: Dialect,
+  service: string,
+  set: MigrationSet,
+): Promise<void> {
   const types = columnTypes(dialect);
   const migrations: Record<string, Migration> = Object.fromEntries(
-    Object.entries(set).map(([name, up]) => [name, { up: (kdb: Kysely<any>) => up(kdb, types) }]),
+    Object.entries(set).map(([name, up]) => [name, { up: (kdb: UntypedDb) => up(kdb, types) }]),
   );
   const migrator = new Migrator({
     db,

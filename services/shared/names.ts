@@ -12,5 +12,7 @@ export function isStorableText(value: string): boolean {
 
 /** A user or category name: a non-empty string of storable text within the length limit. */
 export function isValidName(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_LENGTH && isStorableText(value);
+  return (
+    typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_LENGTH && isStorableText(value)
+  );
 }

@@ -68,7 +68,9 @@ export function opsRoutes(state: OpsState, options: OpsOptions): Route[] {
             await withTimeout(options.checkDatabase(), timeoutMs);
             res.status(200).end();
           } catch (err) {
-            options.logger.warn('health check failed', { error: err instanceof Error ? err.message : String(err) });
+            options.logger.warn('health check failed', {
+              error: err instanceof Error ? err.message : String(err),
+            });
             res.status(500).json({});
           }
         },

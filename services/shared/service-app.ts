@@ -33,7 +33,14 @@ export function createServiceApp(options: ServiceAppOptions): { app: Express; op
   app.use(cors());
   mountRoutes(
     app,
-    [...opsRoutes(ops, { checkDatabase: options.checkDatabase, healthTimeoutMs: options.healthTimeoutMs, logger: options.logger }), ...options.routes],
+    [
+      ...opsRoutes(ops, {
+        checkDatabase: options.checkDatabase,
+        healthTimeoutMs: options.healthTimeoutMs,
+        logger: options.logger,
+      }),
+      ...options.routes,
+    ],
     options.bodyLimitBytes,
   );
   app.use((_req, _res, next) => next(notFound()));

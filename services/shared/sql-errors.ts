@@ -10,7 +10,12 @@ function fields(err: unknown): DriverError {
 
 export function isUniqueViolation(err: unknown): boolean {
   const { code, errno } = fields(err);
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'ER_DUP_ENTRY' || errno === 1062;
+  return (
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === 'ER_DUP_ENTRY' ||
+    errno === 1062
+  );
 }
 
 export function isForeignKeyViolation(err: unknown): boolean {

@@ -5,7 +5,7 @@ export const usersMigrations: MigrationSet = {
     await db.schema
       .createTable('users')
       .ifNotExists()
-      .addColumn('seq', t.serial, (c) => c.primaryKey().autoIncrement())
+      .addColumn('seq', t.int64, (c) => c.primaryKey().autoIncrement())
       .addColumn('username', t.exactName, (c) => c.notNull().unique())
       .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
       .execute();

@@ -9,13 +9,15 @@ export function parseNewUser(body: unknown): { username: string; password: strin
   if (!isPlainObject(body)) throw badRequest('body must be a JSON object');
   const { username, password } = body;
   if (!isValidName(username)) throw badRequest('username must be a non-empty string');
-  if (typeof password !== 'string' || !SHA1_HEX.test(password)) throw badRequest('password must be 40 hex characters');
+  if (typeof password !== 'string' || !SHA1_HEX.test(password))
+    throw badRequest('password must be 40 hex characters');
   return { username, password };
 }
 
 export function parseSignIn(body: unknown): { password: string } {
   if (!isPlainObject(body)) throw badRequest('body must be a JSON object');
   const { password } = body;
-  if (typeof password !== 'string' || !SHA1_HEX.test(password)) throw badRequest('password must be 40 hex characters');
+  if (typeof password !== 'string' || !SHA1_HEX.test(password))
+    throw badRequest('password must be 40 hex characters');
   return { password };
 }

@@ -28,7 +28,11 @@ export class SqlUsersStore implements UsersStore {
   }
 
   async getPasswordHash(username: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('users').select('password_hash').where('username', '=', username).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('username', '=', username)
+      .executeTakeFirst();
     return row?.password_hash;
   }
 

@@ -26,7 +26,12 @@ async function withServer<T>(run: (port: number) => Promise<T>): Promise<T> {
   }
 }
 
-function post(port: number, path: string, body: Readable | Buffer, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+function post(
+  port: number,
+  path: string,
+  body: Readable | Buffer,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers }, (res) => {
       let text = '';
@@ -42,36 +47,51 @@ function post(port: number, path: string, body: Readable | Buffer, headers: Reco
 }
 
 describe('request bodies', () => {
-  test.each(['application/json', 'application/json;charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded'])(
-    'parsed as JSON whatever the Content-Type (%s)',
-    async (type) => {
-      await request(h.app)
-        .post('/api/v1/acts/upvote')
-        .set('Content-Type', type)
-        .send('[424242]')
-        .expect(400, '{}'); // parsed: a well-formed upvote of an act that does not exist
-      await request(h.app).post('/api/v1/acts').set('Content-Type', type).send(JSON.stringify(act({ actId: Math.floor(Math.random() * 1e9) }))).expect(201, '{}');
-    },
-  );
+  test.each([
+    'application/json',
+    'application/json;charset=utf-8',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+  ])('parsed as JSON whatever the Content-Type (%s)', async (type) => {
+    await request(h.app)
+      .post('/api/v1/acts/upvote')
+      .set('Content-Type', type)
+      .send('[424242]')
+      .expect(400, '{}'); // parsed: a well-formed upvote of an act that does not exist
+    await request(h.app)
+      .post('/api/v1/acts')
+      .set('Content-Type', type)
+      .send(JSON.stringify(act({ actId: Math.floor(Math.random() * 1e9) })))
+      .expect(201, '{}');
+  });
 
   test('parsed with no Content-Type at all, and with a UTF-8 byte order mark', async () => {
     await withServer(async (port) => {
       const body = Buffer.from(JSON.stringify(act({ actId: 77 })));
       expect(await post(port, '/api/v1/acts', body, {})).toEqual({ status: 201, text: '{}' });
-      const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(act({ actId: 78 })))]);
+      const bom = Buffer.concat([
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        Buffer.from(JSON.stringify(act({ actId: 78 }))),
+      ]);
       expect(await post(port, '/api/v1/acts', bom, {})).toEqual({ status: 201, text: '{}' });
     });
   });
 
-  test.each(['{', '{"actId":', 'nul', '[1,]', "{'a':1}", '\u0000'])('unparseable body %j is 400 {}', async (text) => {
-    await request(h.app).post('/api/v1/acts').type('json').send(text).expect(400, '{}');
-  });
+  test.each(['{', '{"actId":', 'nul', '[1,]', "{'a':1}", '\u0000'])(
+    'unparseable body %j is 400 {}',
+    async (text) => {
+      await request(h.app).post('/api/v1/acts').type('json').send(text).expect(400, '{}');
+    },
+  );
 
   test('a 25 MB body with Content-Length is 413 {} and leaves nothing behind', async () => {
     const before = (await request(h.app).get('/api/v1/acts/count')).text;
     await withServer(async (port) => {
       const body = Buffer.from(JSON.stringify(act({ actId: 9001, imgB64: 'A'.repeat(25 * 1024 * 1024) })));
-      expect(await post(port, '/api/v1/acts', body, { 'Content-Type': 'application/json' })).toEqual({ status: 413, text: '{}' });
+      expect(await post(port, '/api/v1/acts', body, { 'Content-Type': 'application/json' })).toEqual({
+        status: 413,
+        text: '{}',
+      });
     });
     expect((await request(h.app).get('/api/v1/acts/count')).text).toBe(before);
   });
@@ -86,7 +106,10 @@ describe('request bodies', () => {
       },
     });
     await withServer(async (port) => {
-      expect(await post(port, '/api/v1/acts', endless, { 'Content-Type': 'application/json' })).toEqual({ status: 413, text: '{}' });
+      expect(await post(port, '/api/v1/acts', endless, { 'Content-Type': 'application/json' })).toEqual({
+        status: 413,
+        text: '{}',
+      });
     });
   });
 
@@ -97,7 +120,10 @@ describe('request bodies', () => {
     const imgB64 = bytes.toString('base64');
     expect(imgB64.length).toBeGreaterThanOrEqual(20 * 1024 * 1024);
     expect(imgB64.length).toBeLessThan(DEFAULT_BODY_LIMIT_BYTES);
-    await request(h.app).post('/api/v1/acts').send(act({ actId: 31337, categoryName: 'photos', imgB64 })).expect(201);
+    await request(h.app)
+      .post('/api/v1/acts')
+      .send(act({ actId: 31337, categoryName: 'photos', imgB64 }))
+      .expect(201);
     const res = await request(h.app).get('/api/v1/categories/photos/acts');
     expect(res.status).toBe(200);
     expect(res.body[0].imgB64 === imgB64).toBe(true);

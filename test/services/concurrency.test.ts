@@ -6,7 +6,12 @@ import { act, PUBLIC_ORIGIN, startUsersStandIn, tempDir, type UsersStandIn } fro
 
 jest.setTimeout(60_000);
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
   const res = await fetch(base + path, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -40,7 +45,9 @@ function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promis
 
   test('parallel uploads of one actId through both processes: exactly one 201, the rest 400', async () => {
     const results = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => call(i % 2 === 0 ? a.url : b.url, 'POST', '/api/v1/acts', act({ actId: 42, caption: `try ${i}` }))),
+      Array.from({ length: 24 }, (_, i) =>
+        call(i % 2 === 0 ? a.url : b.url, 'POST', '/api/v1/acts', act({ actId: 42, caption: `try ${i}` })),
+      ),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -49,7 +56,11 @@ function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promis
   });
 
   test('100 parallel upvotes through both processes count 100', async () => {
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => call(i % 2 === 0 ? a.url : b.url, 'POST', '/api/v1/acts/upvote', [42])));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        call(i % 2 === 0 ? a.url : b.url, 'POST', '/api/v1/acts/upvote', [42]),
+      ),
+    );
     expect(results.every((r) => r.status === 200)).toBe(true);
     const listing = await call(a.url, 'GET', '/api/v1/categories/abc/acts');
     expect(JSON.parse(listing.text)[0].upvotes).toBe(100);

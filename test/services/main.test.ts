@@ -31,7 +31,11 @@ describe('service entry points (npm run start:users / start:acts)', () => {
     const dir = tempDir();
     const standIn = await startUsersStandIn(['xyz']);
     try {
-      const acts = await startService('acts', { DATABASE_URL: `sqlite:${join(dir.path, 'acts.db')}`, USERS_URL: standIn.url, PUBLIC_ORIGIN });
+      const acts = await startService('acts', {
+        DATABASE_URL: `sqlite:${join(dir.path, 'acts.db')}`,
+        USERS_URL: standIn.url,
+        PUBLIC_ORIGIN,
+      });
       await fetch(`${acts.url}/api/v1/categories`, { method: 'POST', body: '["abc"]' });
 
       // Hold the users look-up: the upload is then provably in flight when SIGTERM arrives.
@@ -59,7 +63,9 @@ describe('service entry points (npm run start:users / start:acts)', () => {
   });
 
   test('a bad DATABASE_URL stops the process with a clear message and a non-zero code', async () => {
-    await expect(startService('acts', { DATABASE_URL: 'postgres://nope/x' })).rejects.toThrow(/DATABASE_URL must start with sqlite: or mysql:\/\//);
+    await expect(startService('acts', { DATABASE_URL: 'postgres://nope/x' })).rejects.toThrow(
+      /DATABASE_URL must start with sqlite: or mysql:\/\//,
+    );
   });
 });
 
@@ -67,9 +73,15 @@ describeWith('mysql', 'service entry points on MySQL', () => {
   test('acts: creates the database when missing, serves, exits 0 on SIGTERM', async () => {
     const scratch = scratchMysqlDatabase('main');
     try {
-      const acts = await startService('acts', { DATABASE_URL: scratch.url, USERS_URL: 'http://127.0.0.1:9', PUBLIC_ORIGIN });
+      const acts = await startService('acts', {
+        DATABASE_URL: scratch.url,
+        USERS_URL: 'http://127.0.0.1:9',
+        PUBLIC_ORIGIN,
+      });
       expect((await fetch(`${acts.url}/api/v1/_health`)).status).toBe(200);
-      expect((await fetch(`${acts.url}/api/v1/categories`, { method: 'POST', body: '["abc"]' })).status).toBe(201);
+      expect((await fetch(`${acts.url}/api/v1/categories`, { method: 'POST', body: '["abc"]' })).status).toBe(
+        201,
+      );
       expect(await (await fetch(`${acts.url}/api/v1/categories`)).text()).toBe('{"abc":0}');
       expect(await acts.stop()).toBe(0);
     } finally {

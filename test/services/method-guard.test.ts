@@ -30,7 +30,9 @@ const USERS_ROUTES: [path: string, supported: string[]][] = [
 ];
 
 function unsupported(routes: [string, string[]][]): Probe[] {
-  return routes.flatMap(([path, supported]) => ALL_METHODS.filter((m) => !supported.includes(m)).map((m): Probe => [m, path]));
+  return routes.flatMap(([path, supported]) =>
+    ALL_METHODS.filter((m) => !supported.includes(m)).map((m): Probe => [m, path]),
+  );
 }
 
 const send = (app: Parameters<typeof request>[0], method: string, path: string) =>

@@ -14,7 +14,10 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startService(service: 'users' | 'acts', env: Record<string, string>): Promise<ServiceProcess> {
+export async function startService(
+  service: 'users' | 'acts',
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', `services/${service}/main.ts`], {
     cwd: REPO_ROOT,
@@ -42,7 +45,9 @@ export async function startService(service: 'users' | 'acts', env: Record<string
         throw new Error(`${service} did not become healthy within 45 s:\n${output}`);
       }
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/api/v1/_health`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/_health`, {
+          signal: AbortSignal.timeout(1000),
+        });
         await res.arrayBuffer();
         if (res.status === 200) return;
       } catch {

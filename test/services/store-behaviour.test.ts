@@ -90,10 +90,28 @@ function storeBehaviour(makeTarget: () => Target): void {
       const caption = 'emoji 🐱, accents é, quotes "\' and a\nnewline';
       const id = Number.MAX_SAFE_INTEGER;
       expect(
-        await acts.createAct(parseNewAct(act({ actId: id, categoryName: 'Cats', caption, username: 'ü 🐱', imgB64: image.toString('base64') }))),
+        await acts.createAct(
+          parseNewAct(
+            act({
+              actId: id,
+              categoryName: 'Cats',
+              caption,
+              username: 'ü 🐱',
+              imgB64: image.toString('base64'),
+            }),
+          ),
+        ),
       ).toBe('created');
       expect(await acts.listActs('Cats', 0, 10)).toEqual([
-        { actId: id, username: 'ü 🐱', timestamp: '10-10-2019:45-23-03', caption, upvotes: 0, categoryName: 'Cats', imgB64: image.toString('base64') },
+        {
+          actId: id,
+          username: 'ü 🐱',
+          timestamp: '10-10-2019:45-23-03',
+          caption,
+          upvotes: 0,
+          categoryName: 'Cats',
+          imgB64: image.toString('base64'),
+        },
       ]);
     });
 
@@ -107,9 +125,12 @@ function storeBehaviour(makeTarget: () => Target): void {
         [14, '01-01-2019:00-00-00'],
       ];
       for (const [actId, timestamp] of uploads) {
-        expect(await acts.createAct(parseNewAct(act({ actId, timestamp, categoryName: 'order' })))).toBe('created');
+        expect(await acts.createAct(parseNewAct(act({ actId, timestamp, categoryName: 'order' })))).toBe(
+          'created',
+        );
       }
-      const ids = async (offset: number, limit: number) => (await acts.listActs('order', offset, limit)).map((a) => a.actId);
+      const ids = async (offset: number, limit: number) =>
+        (await acts.listActs('order', offset, limit)).map((a) => a.actId);
       expect(await ids(0, 10)).toEqual([13, 14, 12, 10, 11]);
       expect(await ids(1, 2)).toEqual([14, 12]);
       expect(await ids(4, 5)).toEqual([11]);
@@ -141,7 +162,11 @@ function storeBehaviour(makeTarget: () => Target): void {
 
     test('a photo larger than 16 MB is stored and read back', async () => {
       const image = Buffer.alloc(17 * 1024 * 1024, 7);
-      expect(await acts.createAct(parseNewAct(act({ actId: 500, categoryName: 'cats ', imgB64: image.toString('base64') })))).toBe('created');
+      expect(
+        await acts.createAct(
+          parseNewAct(act({ actId: 500, categoryName: 'cats ', imgB64: image.toString('base64') })),
+        ),
+      ).toBe('created');
       const [listed] = await acts.listActs('cats ', 0, 1);
       expect(listed!.imgB64 === image.toString('base64')).toBe(true);
     });
@@ -155,7 +180,10 @@ function storeBehaviour(makeTarget: () => Target): void {
 describe('stores on SQLite', () => {
   storeBehaviour(() => {
     const dir = tempDir();
-    return { url: `sqlite:${join(dir.path, 'nested', 'dir', 'shared.db')}`, cleanup: async () => dir.remove() };
+    return {
+      url: `sqlite:${join(dir.path, 'nested', 'dir', 'shared.db')}`,
+      cleanup: async () => dir.remove(),
+    };
   });
 });
 

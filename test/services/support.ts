@@ -110,7 +110,9 @@ export interface ActsHarness {
   close(): Promise<void>;
 }
 
-export async function actsHarness(options: { usersTimeoutMs?: number; healthTimeoutMs?: number } = {}): Promise<ActsHarness> {
+export async function actsHarness(
+  options: { usersTimeoutMs?: number; healthTimeoutMs?: number } = {},
+): Promise<ActsHarness> {
   const dir = tempDir();
   const database = await openActsDatabase(`sqlite:${join(dir.path, 'data', 'acts.db')}`);
   const users = await startUsersStandIn();
@@ -121,7 +123,12 @@ export async function actsHarness(options: { usersTimeoutMs?: number; healthTime
     timeoutMs: options.usersTimeoutMs,
     logger: silentLogger,
   });
-  const app = createActsApp({ store, users: directory, logger: silentLogger, healthTimeoutMs: options.healthTimeoutMs });
+  const app = createActsApp({
+    store,
+    users: directory,
+    logger: silentLogger,
+    healthTimeoutMs: options.healthTimeoutMs,
+  });
   return {
     app,
     store,

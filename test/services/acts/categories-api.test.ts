@@ -9,7 +9,10 @@ afterEach(async () => {
   await h.close();
 });
 
-const addCategory = (body: unknown) => request(h.app).post('/api/v1/categories').send(body as object);
+const addCategory = (body: unknown) =>
+  request(h.app)
+    .post('/api/v1/categories')
+    .send(body as object);
 
 describe('categories', () => {
   test('GET is 204 with an empty body when no categories exist', async () => {
@@ -52,12 +55,18 @@ describe('categories', () => {
     await addCategory(['abc']).expect(201);
     await addCategory(['other']).expect(201);
     await request(h.app).post('/api/v1/acts').send(act()).expect(201);
-    await request(h.app).post('/api/v1/acts').send(act({ actId: 2, categoryName: 'other' })).expect(201);
+    await request(h.app)
+      .post('/api/v1/acts')
+      .send(act({ actId: 2, categoryName: 'other' }))
+      .expect(201);
     await request(h.app).delete('/api/v1/categories/abc').expect(200, '{}');
     await request(h.app).get('/api/v1/categories').expect(200, '{"other":1}');
     await request(h.app).get('/api/v1/acts/count').expect(200, '[1]');
     // The deleted act's id is free again: nothing of it is left.
-    await request(h.app).post('/api/v1/acts').send(act({ categoryName: 'other' })).expect(201);
+    await request(h.app)
+      .post('/api/v1/acts')
+      .send(act({ categoryName: 'other' }))
+      .expect(201);
   });
 
   test('DELETE of no such category is 400 {}', async () => {
@@ -74,16 +83,29 @@ describe('categories', () => {
     await request(h.app).get('/api/v1/categories/nope/acts/size').expect(400, '{}');
   });
 
-  test.each(['v1.0', '100%', 'a;b', 'x?y', 'acts', 'size', '#tag'])('the name %j round-trips through a URL-encoded path', async (name) => {
-    await addCategory([name]).expect(201);
-    await request(h.app).get(`/api/v1/categories/${encodeURIComponent(name)}/acts/size`).expect(200, '[0]');
-    await request(h.app).get(`/api/v1/categories/${encodeURIComponent(name)}/acts`).expect(204);
-    await request(h.app).delete(`/api/v1/categories/${encodeURIComponent(name)}`).expect(200, '{}');
-  });
+  test.each(['v1.0', '100%', 'a;b', 'x?y', 'acts', 'size', '#tag'])(
+    'the name %j round-trips through a URL-encoded path',
+    async (name) => {
+      await addCategory([name]).expect(201);
+      await request(h.app)
+        .get(`/api/v1/categories/${encodeURIComponent(name)}/acts/size`)
+        .expect(200, '[0]');
+      await request(h.app)
+        .get(`/api/v1/categories/${encodeURIComponent(name)}/acts`)
+        .expect(204);
+      await request(h.app)
+        .delete(`/api/v1/categories/${encodeURIComponent(name)}`)
+        .expect(200, '{}');
+    },
+  );
 
   test('a name with spaces and unicode works through URL-encoded paths', async () => {
     await addCategory(['café au lait 🐱']).expect(201);
-    await request(h.app).get(`/api/v1/categories/${encodeURIComponent('café au lait 🐱')}/acts/size`).expect(200, '[0]');
-    await request(h.app).delete(`/api/v1/categories/${encodeURIComponent('café au lait 🐱')}`).expect(200, '{}');
+    await request(h.app)
+      .get(`/api/v1/categories/${encodeURIComponent('café au lait 🐱')}/acts/size`)
+      .expect(200, '[0]');
+    await request(h.app)
+      .delete(`/api/v1/categories/${encodeURIComponent('café au lait 🐱')}`)
+      .expect(200, '{}');
   });
 });

@@ -11,7 +11,11 @@ beforeAll(async () => {
   await request(h.app).post('/api/v1/categories').send(['order']).expect(201);
   // Seeded through the store (the upload path is covered elsewhere); same sequence semantics.
   for (let id = 1; id <= 105; id++) {
-    expect(await h.store.createAct(parseNewAct(act({ actId: id, categoryName: 'big', timestamp: '01-01-2020:00-00-00' })))).toBe('created');
+    expect(
+      await h.store.createAct(
+        parseNewAct(act({ actId: id, categoryName: 'big', timestamp: '01-01-2020:00-00-00' })),
+      ),
+    ).toBe('created');
   }
   for (let id = 1001; id <= 1100; id++) {
     expect(await h.store.createAct(parseNewAct(act({ actId: id, categoryName: 'hundred' })))).toBe('created');
@@ -86,7 +90,11 @@ describe('listing a category', () => {
       { actId: 504, timestamp: '01-01-2019:01-00-00' },
       { actId: 505, timestamp: '01-01-2019:00-00-00' },
     ];
-    for (const u of uploads) await request(h.app).post('/api/v1/acts').send(act({ ...u, categoryName: 'order' })).expect(201);
+    for (const u of uploads)
+      await request(h.app)
+        .post('/api/v1/acts')
+        .send(act({ ...u, categoryName: 'order' }))
+        .expect(201);
     expect(ids((await list('order')).body)).toEqual([504, 505, 502, 501, 503]);
   });
 });

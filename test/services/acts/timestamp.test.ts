@@ -36,7 +36,12 @@ describe('parseActTimestamp', () => {
   });
 
   test('orders by date-time where the text order disagrees', () => {
-    const sorted = ['02-01-2018:00-00-00', '31-12-2018:59-59-23', '01-01-2019:00-00-00', '01-01-2019:01-00-00'];
+    const sorted = [
+      '02-01-2018:00-00-00',
+      '31-12-2018:59-59-23',
+      '01-01-2019:00-00-00',
+      '01-01-2019:01-00-00',
+    ];
     const keys = sorted.map((t) => parseActTimestamp(t)!);
     expect([...keys].sort((a, b) => a - b)).toEqual(keys);
   });

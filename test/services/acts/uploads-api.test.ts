@@ -55,7 +55,15 @@ describe('POST /api/v1/acts', () => {
   test('unknown extra keys are ignored', async () => {
     await upload(act({ likes: 5, extra: { a: 1 } })).expect(201, '{}');
     const res = await request(h.app).get('/api/v1/categories/abc/acts');
-    expect(Object.keys(res.body[0])).toEqual(['actId', 'username', 'timestamp', 'caption', 'upvotes', 'categoryName', 'imgB64']);
+    expect(Object.keys(res.body[0])).toEqual([
+      'actId',
+      'username',
+      'timestamp',
+      'caption',
+      'upvotes',
+      'categoryName',
+      'imgB64',
+    ]);
   });
 
   test('an empty caption is allowed', async () => {

@@ -6,15 +6,24 @@ describe('parseDatabaseUrl', () => {
     ['sqlite:./data/acts.db', { kind: 'sqlite', path: './data/acts.db' }],
     ['sqlite:/var/lib/acts.db', { kind: 'sqlite', path: '/var/lib/acts.db' }],
     ['sqlite:///var/lib/acts.db', { kind: 'sqlite', path: '/var/lib/acts.db' }],
-    ['mysql://root@127.0.0.1:3306/acts', { kind: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', password: '', database: 'acts' }],
-    ['mysql://u:p%40ss@db/users_1', { kind: 'mysql', host: 'db', port: 3306, user: 'u', password: 'p@ss', database: 'users_1' }],
+    [
+      'mysql://root@127.0.0.1:3306/acts',
+      { kind: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', password: '', database: 'acts' },
+    ],
+    [
+      'mysql://u:p%40ss@db/users_1',
+      { kind: 'mysql', host: 'db', port: 3306, user: 'u', password: 'p@ss', database: 'users_1' },
+    ],
   ])('%s', (url, expected) => {
     expect(parseDatabaseUrl(url)).toEqual(expected);
   });
 
-  test.each(['postgres://x/y', 'sqlite:', 'mysql://root@host', 'mysql://root@host/bad`name', 'acts.db'])('rejects %s', (url) => {
-    expect(() => parseDatabaseUrl(url)).toThrow(/DATABASE_URL/);
-  });
+  test.each(['postgres://x/y', 'sqlite:', 'mysql://root@host', 'mysql://root@host/bad`name', 'acts.db'])(
+    'rejects %s',
+    (url) => {
+      expect(() => parseDatabaseUrl(url)).toThrow(/DATABASE_URL/);
+    },
+  );
 });
 
 describe('service config from the environment', () => {
@@ -38,7 +47,13 @@ describe('service config from the environment', () => {
         PUBLIC_ORIGIN: 'http://1.2.3.4',
         LOG_LEVEL: 'debug',
       }),
-    ).toEqual({ port: 8003, databaseUrl: 'mysql://root@127.0.0.1:3306/acts', usersUrl: 'http://lb', publicOrigin: 'http://1.2.3.4', logLevel: 'debug' });
+    ).toEqual({
+      port: 8003,
+      databaseUrl: 'mysql://root@127.0.0.1:3306/acts',
+      usersUrl: 'http://lb',
+      publicOrigin: 'http://1.2.3.4',
+      logLevel: 'debug',
+    });
   });
 
   test.each([

@@ -46,14 +46,20 @@ describe('POST /api/v1/users', () => {
     ['an array body', [{ username: 'a', password: PASSWORD }]],
     ['a huge username', { username: 'u'.repeat(100_000), password: PASSWORD }],
   ])('400 {} for %s', async (_name, body) => {
-    const res = await request(h.app).post('/api/v1/users').send(body as object);
+    const res = await request(h.app)
+      .post('/api/v1/users')
+      .send(body as object);
     expect(res.status).toBe(400);
     expect(res.text).toBe('{}');
     expect(await h.store.listUsernames()).toEqual([]);
   });
 
   test('400 for a body that is not JSON, and for no body at all', async () => {
-    await request(h.app).post('/api/v1/users').set('Content-Type', 'application/json').send('{"username":').expect(400, '{}');
+    await request(h.app)
+      .post('/api/v1/users')
+      .set('Content-Type', 'application/json')
+      .send('{"username":')
+      .expect(400, '{}');
     await request(h.app).post('/api/v1/users').expect(400, '{}');
   });
 
@@ -107,11 +113,17 @@ describe('POST /api/v1/users/{username}/session (web sign-in)', () => {
 
   test('200 {} for the right password, in any hex case', async () => {
     await request(h.app).post('/api/v1/users/xyz/session').send({ password: PASSWORD }).expect(200, '{}');
-    await request(h.app).post('/api/v1/users/xyz/session').send({ password: PASSWORD.toUpperCase() }).expect(200, '{}');
+    await request(h.app)
+      .post('/api/v1/users/xyz/session')
+      .send({ password: PASSWORD.toUpperCase() })
+      .expect(200, '{}');
   });
 
   test('401 {} for a wrong password or an unknown user', async () => {
-    await request(h.app).post('/api/v1/users/xyz/session').send({ password: 'a'.repeat(40) }).expect(401, '{}');
+    await request(h.app)
+      .post('/api/v1/users/xyz/session')
+      .send({ password: 'a'.repeat(40) })
+      .expect(401, '{}');
     await request(h.app).post('/api/v1/users/nobody/session').send({ password: PASSWORD }).expect(401, '{}');
     await request(h.app).post('/api/v1/users/XYZ/session').send({ password: PASSWORD }).expect(401, '{}');
   });
