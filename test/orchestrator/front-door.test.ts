@@ -8,7 +8,7 @@ import { RoundRobinBalancer } from '../../orchestrator/balancer';
 import { createFrontDoor } from '../../orchestrator/front-door';
 import type { FrontDoor } from '../../orchestrator/front-door';
 import { silentLogger } from '../../orchestrator/log';
-import { IMMUTABLE_CACHE, REVALIDATE_CACHE } from '../../orchestrator/static-files';
+import { cacheControlFor, IMMUTABLE_CACHE, resolveUnderRoot, REVALIDATE_CACHE } from '../../orchestrator/static-files';
 import { eventually, gate, send, startBackend } from '../support/proxy-servers';
 import type { BackendHandler, TestBackend } from '../support/proxy-servers';
 
@@ -35,6 +35,36 @@ function rawGet(port: number, target: string, method = 'GET'): Promise<{ status:
     });
   });
 }
+
+describe('static file rules', () => {
+  test.each([
+    ['assets/app-J7WBJFXC.js', IMMUTABLE_CACHE],
+    ['chunk.3f9a1c2e.css', IMMUTABLE_CACHE],
+    ['assets/logo-A1B2C3D4E5.svg', IMMUTABLE_CACHE],
+    ['index.html', REVALIDATE_CACHE],
+    ['application-settings.js', REVALIDATE_CACHE],
+    ['service-worker.js', REVALIDATE_CACHE],
+    ['app.js', REVALIDATE_CACHE],
+  ])('%s is cached with %s', (file, cache) => {
+    expect(cacheControlFor(file)).toBe(cache);
+  });
+
+  test.each([
+    ['/', '/srv/ui/index.html'],
+    ['/assets/app.js', '/srv/ui/assets/app.js'],
+    ['/a%20b.txt', '/srv/ui/a b.txt'],
+    ['/./x.js', '/srv/ui/x.js'],
+    ['/../x', null],
+    ['/%2e%2e/x', null],
+    ['/a/%2e%2e/%2e%2e/x', null],
+    ['/.git/config', null],
+    ['/a\\..\\x', null],
+    ['/x%00.js', null],
+    ['/%ZZ', null],
+  ])('%s resolves to %s under /srv/ui', (urlPath, expected) => {
+    expect(resolveUnderRoot('/srv/ui', urlPath)).toBe(expected);
+  });
+});
 
 describe('front door', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
