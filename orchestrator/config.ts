@@ -30,7 +30,7 @@ export interface HealthConfig {
 }
 
 export type RuntimeConfig =
-  | { kind: 'docker'; publishHost: string }
+  | { kind: 'docker'; publishHost: string; owner: string }
   | { kind: 'process'; logDir: string };
 
 export interface OrchestratorConfig {
@@ -241,15 +241,18 @@ export function parseConfig(raw: unknown): OrchestratorConfig {
 
   const listenR = root.object('listen', ['host', 'port']);
   const adminR = root.object('admin', ['host', 'port']);
-  const runtimeR = root.object('runtime', ['kind', 'publishHost', 'logDir']);
+  const runtimeR = root.object('runtime', ['kind', 'publishHost', 'owner', 'logDir']);
   const kind = runtimeR.string('kind', 'docker');
   if (kind !== 'docker' && kind !== 'process') throw new ConfigError('runtime.kind', `must be "docker" or "process", got ${describe(kind)}`);
   let runtime: RuntimeConfig;
   if (kind === 'docker') {
     if (runtimeR.has('logDir')) throw new ConfigError('runtime.logDir', 'applies only to runtime.kind "process"');
-    runtime = { kind, publishHost: runtimeR.string('publishHost', '127.0.0.1') };
+    // Two orchestrators on one engine (say, a test beside a running system) must not take each
+    // other's containers for strays: each one owns only containers carrying its owner label.
+    runtime = { kind, publishHost: runtimeR.string('publishHost', '127.0.0.1'), owner: runtimeR.string('owner', 'orchestrator') };
   } else {
     if (runtimeR.has('publishHost')) throw new ConfigError('runtime.publishHost', 'applies only to runtime.kind "docker"');
+    if (runtimeR.has('owner')) throw new ConfigError('runtime.owner', 'applies only to runtime.kind "docker"');
     runtime = { kind, logDir: runtimeR.string('logDir', 'data/logs') };
   }
 

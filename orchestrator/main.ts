@@ -71,9 +71,9 @@ export function createRuntime(config: OrchestratorConfig, logger: Logger): Conta
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const docker = require('./docker-runtime') as {
-    createDockerRuntime(options: { publishHost: string; logger: Logger }): ContainerRuntime;
+    createDockerRuntime(options: { publishHost: string; owner: string; logger: Logger }): ContainerRuntime;
   };
-  return docker.createDockerRuntime({ publishHost: config.runtime.publishHost, logger });
+  return docker.createDockerRuntime({ publishHost: config.runtime.publishHost, owner: config.runtime.owner, logger });
 }
 
 /**

@@ -22,7 +22,7 @@ describe('parseConfig', () => {
     expect(parseConfig(minimal)).toEqual({
       listen: { host: '0.0.0.0', port: 80 },
       admin: { host: '127.0.0.1', port: 9090 },
-      runtime: { kind: 'docker', publishHost: '127.0.0.1' },
+      runtime: { kind: 'docker', publishHost: '127.0.0.1', owner: 'orchestrator' },
       health: { intervalMs: 1000, timeoutMs: 800, failureThreshold: 3, startupGraceMs: 15000, backoffInitialMs: 1000, backoffMaxMs: 30000 },
       scaling: { windowSeconds: 120, requestsPerReplica: 20 },
       teardownOnExit: false,
@@ -52,7 +52,7 @@ describe('parseConfig', () => {
         },
       ],
     });
-    expect(config.runtime).toEqual({ kind: 'docker', publishHost: '0.0.0.0' });
+    expect(config.runtime).toEqual({ kind: 'docker', publishHost: '0.0.0.0', owner: 'orchestrator' });
     expect(config.staticDir).toBe('web/dist');
     expect(config.pools[0]!.env.USERS_URL).toBe('http://lb');
   });
@@ -76,6 +76,8 @@ describe('parseConfig', () => {
     ['command not an array', { runtime: { kind: 'process' }, pools: [{ name: 'a', firstPort: 8000, command: 'node x' }] }, 'pools[0].command', /array of strings/],
     ['empty command', { runtime: { kind: 'process' }, pools: [{ name: 'a', firstPort: 8000, command: [] }] }, 'pools[0].command', /must not be empty/],
     ['publishHost on a process runtime', { runtime: { kind: 'process', publishHost: '0.0.0.0' }, pools: [dockerPool] }, 'runtime.publishHost', /only/],
+    ['owner on a process runtime', { runtime: { kind: 'process', owner: 'tests' }, pools: [dockerPool] }, 'runtime.owner', /only/],
+    ['owner not a string', { runtime: { kind: 'docker', owner: 7 }, pools: [dockerPool] }, 'runtime.owner', /string/],
     ['max below min', { pools: [{ ...dockerPool, minReplicas: 3, maxReplicas: 2 }] }, 'pools[0].maxReplicas', /at least minReplicas/],
     ['zero min replicas', { pools: [{ ...dockerPool, minReplicas: 0 }] }, 'pools[0].minReplicas', /between 1/],
     ['fractional first port', { pools: [{ ...dockerPool, firstPort: 8000.5 }] }, 'pools[0].firstPort', /integer/],
@@ -126,7 +128,7 @@ describe('applyEnvOverrides', () => {
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.admin).toEqual({ host: '127.0.0.1', port: 9191 });
     expect(config.scaling.windowSeconds).toBe(5);
-    expect(config.runtime).toEqual({ kind: 'docker', publishHost: '0.0.0.0' });
+    expect(config.runtime).toEqual({ kind: 'docker', publishHost: '0.0.0.0', owner: 'orchestrator' });
   });
 
   test('leaves the file values alone without variables', () => {

@@ -148,6 +148,9 @@ export async function countOn(port: number): Promise<number> {
   return (JSON.parse(answer.body) as number[])[0];
 }
 
+/** This test process's owner label: a developer's running system on the same engine is never touched. */
+const TEST_OWNER = `test-orchestrator-${process.pid}`;
+
 export function dockerConfig(options: {
   pool: string;
   firstPort: number;
@@ -163,7 +166,7 @@ export function dockerConfig(options: {
   return {
     listen: { host: '127.0.0.1', port: options.listenPort },
     admin: { host: '127.0.0.1', port: options.adminPort },
-    runtime: { kind: 'docker', publishHost: options.publishHost ?? '127.0.0.1' },
+    runtime: { kind: 'docker', publishHost: options.publishHost ?? '127.0.0.1', owner: TEST_OWNER },
     health: { intervalMs: 1000, timeoutMs: 800, failureThreshold: 3, startupGraceMs: 15000, backoffInitialMs: 500, backoffMaxMs: 5000, ...options.health },
     scaling: { windowSeconds: options.windowSeconds ?? 120, requestsPerReplica: 20 },
     teardownOnExit: false,

@@ -1,8 +1,7 @@
 /**
  * The real orchestrator (`orchestrator/main.ts`) on the real Docker engine, checked the way
  * the course's grader checks it: `docker ps`, `docker port`, each container's own `_count`.
- * The cases run one after another in this one file: orchestrators on one engine share the
- * owner label, so two running at once would each take the other's containers for strays.
+ * The cases run one after another in this one file, under one owner label of their own.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
