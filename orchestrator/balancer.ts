@@ -48,8 +48,8 @@ export class RoundRobinBalancer {
     const last = this.lastServed;
     let start = 0;
     if (last !== undefined) {
-      start = candidates.findIndex((m) => m.port > last);
-      if (start === -1) start = 0;
+      while (start < candidates.length && candidates[start].port <= last) start++;
+      if (start === candidates.length) start = 0;
     }
     for (let i = 0; i < candidates.length; i++) {
       const member = candidates[(start + i) % candidates.length];
@@ -85,7 +85,8 @@ export class RoundRobinBalancer {
   }
 
   private find(port: number): Member | undefined {
-    return this.members.find((m) => m.port === port);
+    for (const member of this.members) if (member.port === port) return member;
+    return undefined;
   }
 }
 

@@ -152,7 +152,8 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   start(): void {
     this.target.targets.acquire(this.port);
-    this.res.once('close', this.onClientClose);
+    (this.res as ExchangeResponse)[kExchange] = this;
+    this.res.on('close', onResponseClose);
     this.proxy.dispatcherFor(this.port).dispatch(
       {
         method: this.req.method ?? 'GET',
@@ -184,7 +185,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onDrain);
+    this.res.once('drain', onResponseDrain);
     return false;
   }
 
@@ -212,13 +213,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  private readonly onClientClose = (): void => {
+  clientClosed(): void {
     if (this.settled || this.res.writableFinished) return;
     this.clientGone = true;
     this.abortUpstream?.(clientClosed());
-  };
+  }
 
-  private readonly onDrain = (): void => this.resumeUpstream?.();
+  drained(): void {
+    this.resumeUpstream?.();
+  }
 
   private undeliverable(error: Error): void {
     const { targets, poolName, onUndeliverable } = this.target;
@@ -246,10 +249,25 @@ class Exchange implements Dispatcher.DispatchHandler {
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
-    this.res.off('close', this.onClientClose);
-    this.res.off('drain', this.onDrain);
+    this.res.off('close', onResponseClose);
+    this.res.off('drain', onResponseDrain);
     this.target.targets.release(this.port);
   }
+}
+
+/**
+ * The response's listeners are shared functions that find their exchange on the response,
+ * rather than two fresh closures per request on the hottest path.
+ */
+const kExchange = Symbol('exchange');
+type ExchangeResponse = ServerResponse & { [kExchange]?: Exchange };
+
+function onResponseClose(this: ExchangeResponse): void {
+  this[kExchange]?.clientClosed();
+}
+
+function onResponseDrain(this: ExchangeResponse): void {
+  this[kExchange]?.drained();
 }
 
 function clientClosed(): Error {
@@ -341,6 +359,8 @@ function withoutListed(flat: string[], listed: Set<string>): string[] {
 
 /** Header names a Connection header declares hop-by-hop (besides the standard ones). */
 function listedInConnection(value: string, into: Set<string> | undefined): Set<string> | undefined {
+  // Nearly every Connection header says just this; no need to split it.
+  if (value.length <= 10 && /^(keep-alive|close)$/i.test(value)) return into;
   let names = into;
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
