@@ -75,7 +75,12 @@ async function runFrontDoor(args: number[]): Promise<void> {
       (globalThis as { gc?: () => void }).gc?.();
       const cpu = process.cpuUsage();
       const memory = process.memoryUsage();
-      process.send?.({ rss: memory.rss, heapUsed: memory.heapUsed, cpuMicros: cpu.user + cpu.system, inFlight: balancer.snapshot() });
+      process.send?.({
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        cpuMicros: cpu.user + cpu.system,
+        inFlight: balancer.snapshot(),
+      });
     }
   });
   process.send?.('ready');
@@ -111,7 +116,9 @@ async function orchestrate(): Promise<void> {
     const frontDoor = await startRole('front-door', [frontDoorPort, ...backendPorts]);
     children.push(frontDoor);
 
-    console.log(`two trivial backends, wrk -t2 -c32 -d${WRK_SECONDS}s, ${os.cpus().length} cores shared by everything`);
+    console.log(
+      `two trivial backends, wrk -t2 -c32 -d${WRK_SECONDS}s, ${os.cpus().length} cores shared by everything`,
+    );
     const url = (port: number) => `http://127.0.0.1:${port}/api/v1/bench`;
 
     await wrk(url(frontDoorPort), 2, 2); // warm-up: JIT and upstream connections
@@ -140,8 +147,7 @@ async function orchestrate(): Promise<void> {
           if (workers === 'auto') {
             nginx = result;
             nginxCpuPerRequest = cpuPerRequest;
-          }
-          else nginxOneWorker = result;
+          } else nginxOneWorker = result;
         } finally {
           stop();
           nginxStop = undefined;
@@ -153,10 +159,16 @@ async function orchestrate(): Promise<void> {
 
     console.log('');
     console.log(`front door / backend direct  requests/s ratio: ${ratio(front.rps, direct.rps)}`);
-    if (nginx) console.log(`front door / nginx (auto)     requests/s ratio: ${ratio(front.rps, nginx.rps)}  (goal >= 0.6)`);
+    if (nginx)
+      console.log(
+        `front door / nginx (auto)     requests/s ratio: ${ratio(front.rps, nginx.rps)}  (goal >= 0.6)`,
+      );
     if (nginxCpuPerRequest !== undefined)
-      console.log(`proxy CPU per request, front door / nginx (auto): ${ratio(frontCpuPerRequest, nginxCpuPerRequest)}`);
-    if (nginxOneWorker) console.log(`front door / nginx (1 worker) requests/s ratio: ${ratio(front.rps, nginxOneWorker.rps)}`);
+      console.log(
+        `proxy CPU per request, front door / nginx (auto): ${ratio(frontCpuPerRequest, nginxCpuPerRequest)}`,
+      );
+    if (nginxOneWorker)
+      console.log(`front door / nginx (1 worker) requests/s ratio: ${ratio(front.rps, nginxOneWorker.rps)}`);
     console.log(`added p99 at saturation vs direct: ${(front.p99Ms - direct.p99Ms).toFixed(2)} ms`);
 
     // Half of saturation, the same for both: every connection waits between its requests
@@ -167,10 +179,14 @@ async function orchestrate(): Promise<void> {
     const frontHalf = await wrk(url(frontDoorPort), 32, WRK_SECONDS, script);
     rmSync(path.dirname(script), { recursive: true, force: true });
     console.log('');
-    console.log(`at about half of the front door's saturation (target ${halfRate.toFixed(0)} req/s, 32 paced connections):`);
+    console.log(
+      `at about half of the front door's saturation (target ${halfRate.toFixed(0)} req/s, 32 paced connections):`,
+    );
     printRow('  backend direct', directHalf);
     printRow('  front door', frontHalf);
-    console.log(`added p50 at half saturation: ${(frontHalf.p50Ms - directHalf.p50Ms).toFixed(2)} ms, added p99: ${(frontHalf.p99Ms - directHalf.p99Ms).toFixed(2)} ms`);
+    console.log(
+      `added p50 at half saturation: ${(frontHalf.p50Ms - directHalf.p50Ms).toFixed(2)} ms, added p99: ${(frontHalf.p99Ms - directHalf.p99Ms).toFixed(2)} ms`,
+    );
 
     await memoryCheck(frontDoor, frontDoorPort, front.rps);
   } finally {
@@ -185,7 +201,9 @@ async function orchestrate(): Promise<void> {
 async function memoryCheck(frontDoor: ChildProcess, port: number, rps: number): Promise<void> {
   const aborted = Math.round(MEMORY_REQUESTS * ABORT_SHARE);
   console.log('');
-  console.log(`memory: ~${MEMORY_REQUESTS} requests through the front door, ${aborted} of them aborted by the client`);
+  console.log(
+    `memory: ~${MEMORY_REQUESTS} requests through the front door, ${aborted} of them aborted by the client`,
+  );
   const before = await statsOf(frontDoor);
   const first = await loadWithAborts(port, rps, (MEMORY_REQUESTS - aborted) / 2, aborted / 2);
   const middle = await statsOf(frontDoor);
@@ -194,8 +212,12 @@ async function memoryCheck(frontDoor: ChildProcess, port: number, rps: number): 
   const completed = first.completed + second.completed;
   const abortedDone = first.aborted + second.aborted;
   console.log(`  completed: ${completed}, aborted by clients: ${abortedDone}`);
-  console.log(`  RSS       before ${mb(before.rss)}   half-way ${mb(middle.rss)}   after ${mb(after.rss)}   change ${percent(before.rss, after.rss)} (second half ${percent(middle.rss, after.rss)})`);
-  console.log(`  heap used before ${mb(before.heapUsed)}   half-way ${mb(middle.heapUsed)}   after ${mb(after.heapUsed)}   change ${percent(before.heapUsed, after.heapUsed)} (second half ${percent(middle.heapUsed, after.heapUsed)})`);
+  console.log(
+    `  RSS       before ${mb(before.rss)}   half-way ${mb(middle.rss)}   after ${mb(after.rss)}   change ${percent(before.rss, after.rss)} (second half ${percent(middle.rss, after.rss)})`,
+  );
+  console.log(
+    `  heap used before ${mb(before.heapUsed)}   half-way ${mb(middle.heapUsed)}   after ${mb(after.heapUsed)}   change ${percent(before.heapUsed, after.heapUsed)} (second half ${percent(middle.heapUsed, after.heapUsed)})`,
+  );
   const stuck = after.inFlight.reduce((sum, m) => sum + m.inFlight, 0);
   console.log(`  requests still counted in flight after the run: ${stuck}`);
 }
@@ -229,7 +251,14 @@ function percent(from: number, to: number): string {
 
 function wrk(url: string, connections: number, seconds: number, script?: string): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
-    const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
+    const args = [
+      '-t2',
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--latency',
+      ...(script ? ['-s', script] : []),
+      url,
+    ];
     const child = spawn('wrk', args);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -285,9 +314,13 @@ async function abortingClients(port: number, count: number): Promise<number> {
 
 function startRole(role: Role, args: number[]): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', __filename, role, ...args.map(String)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', __filename, role, ...args.map(String)],
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
     child.once('message', (msg) => (msg === 'ready' ? resolve(child) : reject(new Error(String(msg)))));
     child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
   });
@@ -326,13 +359,21 @@ function processTreeCpuMicros(pid: number): number {
 
 function childPids(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
 }
 
-function startNginx(port: number, backendPorts: number[], workers: 'auto' | '1'): { stop: () => void; pid: number } {
+function startNginx(
+  port: number,
+  backendPorts: number[],
+  workers: 'auto' | '1',
+): { stop: () => void; pid: number } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-nginx-'));
   const conf = `
 worker_processes ${workers};

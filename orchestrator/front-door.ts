@@ -60,7 +60,9 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
     pathPrefixes: pool.pathPrefixes,
     target: { poolName: pool.name, targets: pool.balancer, onUndeliverable: options.onUndeliverable },
   }));
-  const serveStatic: StaticHandler | undefined = options.staticDir ? createStaticFiles(options.staticDir) : undefined;
+  const serveStatic: StaticHandler | undefined = options.staticDir
+    ? createStaticFiles(options.staticDir)
+    : undefined;
 
   // A plain count, not a set of responses: objects as set keys measurably slowed every request.
   let inFlight = 0;
@@ -110,7 +112,10 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
     else answerPlain(res, 404, 'Not Found');
   };
 
-  const server = http.createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, handle);
+  const server = http.createServer(
+    { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS },
+    handle,
+  );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
   return {

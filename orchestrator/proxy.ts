@@ -204,7 +204,12 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
 
-    this.proxy.logger.warn('replica failed', { pool: this.target.poolName, port: this.port, code, error: error.message });
+    this.proxy.logger.warn('replica failed', {
+      pool: this.target.poolName,
+      port: this.port,
+      code,
+      error: error.message,
+    });
     if (!this.res.headersSent) {
       answerJson(this.res, code === 'UND_ERR_HEADERS_TIMEOUT' ? 504 : 502);
     } else {
@@ -243,7 +248,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     const nextPort = targets.next();
     if (nextPort === undefined) answerNoReplica(this.res);
-    else new Exchange(this.proxy, this.req, this.res, this.target, nextPort, this.attempt + 1, this.upstream).start();
+    else
+      new Exchange(
+        this.proxy,
+        this.req,
+        this.res,
+        this.target,
+        nextPort,
+        this.attempt + 1,
+        this.upstream,
+      ).start();
   }
 
   private settle(): void {
@@ -325,7 +339,10 @@ export function upstreamRequest(req: IncomingMessage): UpstreamRequest {
   }
   const headers = connectionListed ? withoutListed(out, connectionListed) : out;
   const clientAddress = stripMappedPrefix(req.socket.remoteAddress ?? '');
-  headers.push('x-forwarded-for', forwardedFor === undefined ? clientAddress : `${forwardedFor}, ${clientAddress}`);
+  headers.push(
+    'x-forwarded-for',
+    forwardedFor === undefined ? clientAddress : `${forwardedFor}, ${clientAddress}`,
+  );
   headers.push('x-forwarded-proto', forwardedProto ?? ('encrypted' in req.socket ? 'https' : 'http'));
   const forwardedHostValue = forwardedHost ?? host;
   if (forwardedHostValue !== undefined) headers.push('x-forwarded-host', forwardedHostValue);

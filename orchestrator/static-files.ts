@@ -136,7 +136,12 @@ async function existingFileUnder(realRoot: string, candidate: string): Promise<F
   }
 }
 
-function answerText(res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}): void {
+function answerText(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  extra: Record<string, string> = {},
+): void {
   if (res.headersSent) return;
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',

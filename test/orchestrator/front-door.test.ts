@@ -8,7 +8,12 @@ import { RoundRobinBalancer } from '../../orchestrator/balancer';
 import { createFrontDoor } from '../../orchestrator/front-door';
 import type { FrontDoor } from '../../orchestrator/front-door';
 import { silentLogger } from '../../orchestrator/log';
-import { cacheControlFor, IMMUTABLE_CACHE, resolveUnderRoot, REVALIDATE_CACHE } from '../../orchestrator/static-files';
+import {
+  cacheControlFor,
+  IMMUTABLE_CACHE,
+  resolveUnderRoot,
+  REVALIDATE_CACHE,
+} from '../../orchestrator/static-files';
 import { eventually, gate, send, startBackend } from '../support/proxy-servers';
 import type { BackendHandler, TestBackend } from '../support/proxy-servers';
 
@@ -21,7 +26,11 @@ interface Running {
 }
 
 /** Raw request line, so the path reaches the server exactly as written (no client-side normalisation). */
-function rawGet(port: number, target: string, method = 'GET'): Promise<{ status: number; head: string; body: string }> {
+function rawGet(
+  port: number,
+  target: string,
+  method = 'GET',
+): Promise<{ status: number; head: string; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1', () =>
       socket.write(`${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
@@ -78,7 +87,9 @@ describe('front door', () => {
     return b;
   }
 
-  async function start(options: { acts?: number[]; users?: number[]; staticDir?: string } = {}): Promise<Running> {
+  async function start(
+    options: { acts?: number[]; users?: number[]; staticDir?: string } = {},
+  ): Promise<Running> {
     const acts = new RoundRobinBalancer();
     const users = new RoundRobinBalancer();
     for (const [balancer, ports] of [
@@ -146,7 +157,8 @@ describe('front door', () => {
     test('non-API paths are never forwarded', async () => {
       const acts = await backend('acts');
       const fd = await start({ acts: [acts.port] });
-      for (const target of ['/', '/index.html', '/api/v1', '/api/v2/acts', '/api', '/favicon.ico']) await send(fd.port, { path: target });
+      for (const target of ['/', '/index.html', '/api/v1', '/api/v2/acts', '/api', '/favicon.ico'])
+        await send(fd.port, { path: target });
       expect(acts.arrivals).toBe(0);
     });
 
@@ -202,7 +214,8 @@ describe('front door', () => {
         '/index.html',
         '/api/v1',
       ];
-      for (const target of targets) await send(fd.port, { path: target, method: target.endsWith('_crash') ? 'POST' : 'GET' });
+      for (const target of targets)
+        await send(fd.port, { path: target, method: target.endsWith('_crash') ? 'POST' : 'GET' });
       expect(fd.counted).toEqual(['acts', 'users', 'acts', 'acts']);
     });
 
@@ -266,7 +279,10 @@ describe('front door', () => {
     test('an unchanged file answers 304 to a matching If-None-Match', async () => {
       const fd = await start({ staticDir });
       const first = await send(fd.port, { path: '/index.html' });
-      const again = await send(fd.port, { path: '/index.html', headers: { 'if-none-match': String(first.headers.etag) } });
+      const again = await send(fd.port, {
+        path: '/index.html',
+        headers: { 'if-none-match': String(first.headers.etag) },
+      });
       expect(again.status).toBe(304);
       expect(again.body.length).toBe(0);
     });
@@ -321,7 +337,8 @@ describe('front door', () => {
       let connections = 0;
       fd.frontDoor.server.on('connection', () => (connections += 1));
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      for (let i = 0; i < 5; i++) expect((await send(fd.port, { path: '/api/v1/acts', agent })).status).toBe(200);
+      for (let i = 0; i < 5; i++)
+        expect((await send(fd.port, { path: '/api/v1/acts', agent })).status).toBe(200);
       agent.destroy();
       expect(connections).toBe(1);
     });

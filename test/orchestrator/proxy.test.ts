@@ -51,7 +51,8 @@ async function proxyTo(ports: number[], options: { headersTimeoutMs?: number } =
   };
 }
 
-const totalInFlight = (balancer: RoundRobinBalancer) => balancer.snapshot().reduce((sum, m) => sum + m.inFlight, 0);
+const totalInFlight = (balancer: RoundRobinBalancer) =>
+  balancer.snapshot().reduce((sum, m) => sum + m.inFlight, 0);
 
 describe('proxy hop', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -129,24 +130,35 @@ describe('proxy hop', () => {
     });
 
     test('a 5 MB request body reaches the replica intact', async () => {
-      const [a] = await backends((_req, res, received) => res.end(`${received.bodyLength} ${received.bodySha256}`));
+      const [a] = await backends((_req, res, received) =>
+        res.end(`${received.bodyLength} ${received.bodySha256}`),
+      );
       const h = await harness([a.port]);
       const upload = Buffer.alloc(5 * 1024 * 1024);
       for (let i = 0; i < upload.length; i++) upload[i] = (i * 31) & 0xff;
-      const reply = await send(h.port, { method: 'POST', body: upload, headers: { 'content-type': 'application/octet-stream' } });
+      const reply = await send(h.port, {
+        method: 'POST',
+        body: upload,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       expect(reply.body.toString()).toBe(`${upload.length} ${sha256(upload)}`);
     });
 
     test('a 5 MB chunked request body (no content-length) reaches the replica intact', async () => {
-      const [a] = await backends((_req, res, received) => res.end(`${received.bodyLength} ${received.bodySha256}`));
+      const [a] = await backends((_req, res, received) =>
+        res.end(`${received.bodyLength} ${received.bodySha256}`),
+      );
       const h = await harness([a.port]);
       const piece = Buffer.alloc(64 * 1024, 7);
       const reply = await new Promise<string>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: h.port, method: 'PUT', path: '/api/v1/upload' }, (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve(text));
-        });
+        const req = http.request(
+          { host: '127.0.0.1', port: h.port, method: 'PUT', path: '/api/v1/upload' },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolve(text));
+          },
+        );
         req.on('error', reject);
         for (let i = 0; i < 80; i++) req.write(piece);
         req.end();
@@ -214,7 +226,11 @@ describe('proxy hop', () => {
       const [a] = await backends(undefined);
       const h = await harness([a.port]);
       await send(h.port, {
-        headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'public.example' },
+        headers: {
+          'x-forwarded-for': '203.0.113.9',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-host': 'public.example',
+        },
       });
       const seen = a.received[0].headers;
       expect(seen['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
@@ -227,7 +243,13 @@ describe('proxy hop', () => {
       const h = await harness([a.port]);
       const reply = await new Promise<string>((resolve, reject) => {
         const req = http.request(
-          { host: '127.0.0.1', port: h.port, method: 'POST', path: '/api/v1/x', headers: { expect: '100-continue', 'content-length': 5 } },
+          {
+            host: '127.0.0.1',
+            port: h.port,
+            method: 'POST',
+            path: '/api/v1/x',
+            headers: { expect: '100-continue', 'content-length': 5 },
+          },
           (res) => {
             let text = '';
             res.on('data', (d: Buffer) => (text += d.toString()));
@@ -274,7 +296,9 @@ describe('proxy hop', () => {
 
     test('a refused connection is retried once on the next replica, which answers; the refused port leaves the rotation', async () => {
       const dead = await refusedPort();
-      const [alive] = await backends((_req, res, received) => res.end(`${received.bodyLength} ${received.bodySha256}`));
+      const [alive] = await backends((_req, res, received) =>
+        res.end(`${received.bodyLength} ${received.bodySha256}`),
+      );
       const h = await harness([dead, alive.port]);
       const body = Buffer.from('a body that must arrive once, intact');
       // The first turn goes to the lowest port; make sure it is the refused one's.
@@ -312,10 +336,7 @@ describe('proxy hop', () => {
     });
 
     test('a replica that resets the connection after receiving the request gets 502, and the request is not sent elsewhere', async () => {
-      const [a, b] = await backends(
-        (req) => req.socket.destroy(),
-        undefined,
-      );
+      const [a, b] = await backends((req) => req.socket.destroy(), undefined);
       const h = await harness([a.port, b.port]);
       if (b.port < a.port) h.balancer.next(); // the resetting replica takes the next turn
       const reply = await send(h.port, { method: 'POST', body: 'once' });
