@@ -72,7 +72,7 @@ describe('the configuration npm start builds', () => {
 
   test('docker runtime: images, the data dir mounted at /data, container ports 8000/8100', () => {
     const config = buildStartConfig({ ...defaults, runtime: 'docker', dataDir: '/srv/d', replicas: 2 }, undefined);
-    expect(config.runtime).toEqual({ kind: 'docker', publishHost: '127.0.0.1' });
+    expect(config.runtime).toEqual({ kind: 'docker', publishHost: '127.0.0.1', owner: 'orchestrator' });
     expect(config.staticDir).toBeUndefined();
     const [users, acts] = config.pools;
     expect(users).toMatchObject({ image: 'users:latest', internalPort: 8100, mounts: [{ source: '/srv/d', target: '/data' }], env: { DATABASE_URL: 'sqlite:/data/users.db' } });
