@@ -36,10 +36,13 @@ function freePort(): Promise<number> {
 
 function healthy(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/api/v1/_health', agent: false, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/api/v1/_health', agent: false, timeout: 1000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
   });
@@ -131,10 +134,21 @@ async function main(): Promise<void> {
   await processRuntime.removeAll();
   await processRuntime.close();
 
-  const dockerRuntime = createDockerRuntime({ publishHost: '127.0.0.1', logger: silentLogger, owner: `bench-${randomBytes(3).toString('hex')}` });
+  const dockerRuntime = createDockerRuntime({
+    publishHost: '127.0.0.1',
+    logger: silentLogger,
+    owner: `bench-${randomBytes(3).toString('hex')}`,
+  });
   const dockerFigures = await measure(
     dockerRuntime,
-    { pool: 'bench', port: await freePort(), internalPort: 8000, image: 'acts:latest', env: { DATABASE_URL: 'sqlite:/tmp/acts.db', LOG_LEVEL: 'warn' }, specHash: 'bench' },
+    {
+      pool: 'bench',
+      port: await freePort(),
+      internalPort: 8000,
+      image: 'acts:latest',
+      env: { DATABASE_URL: 'sqlite:/tmp/acts.db', LOG_LEVEL: 'warn' },
+      specHash: 'bench',
+    },
     async (replica) => {
       await run('docker', ['kill', replica.id]);
     },
@@ -143,7 +157,10 @@ async function main(): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
 
   console.log(`\nmedians of ${ROUNDS}            process      docker    docker/process`);
-  const row = (label: string, p: number, d: number) => console.log(`${label.padEnd(28)}${ms(p).padStart(8)}${ms(d).padStart(12)}${`${(d / p).toFixed(2)}x`.padStart(14)}`);
+  const row = (label: string, p: number, d: number) =>
+    console.log(
+      `${label.padEnd(28)}${ms(p).padStart(8)}${ms(d).padStart(12)}${`${(d / p).toFixed(2)}x`.padStart(14)}`,
+    );
   row('replacement → healthy', processFigures.replacement, dockerFigures.replacement);
   row('kill → exit noticed', processFigures.exitNotice, dockerFigures.exitNotice);
   console.log('\n(kill → exit noticed includes the `docker kill` CLI round trip for Docker.)');

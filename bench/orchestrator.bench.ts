@@ -20,10 +20,13 @@ const REPO_ROOT = path.resolve(__dirname, '..');
 
 function post(port: number, urlPath: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: 'POST', agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: urlPath, method: 'POST', agent: false },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -69,7 +72,11 @@ async function main(): Promise<void> {
         firstPort,
         maxReplicas: 1,
         autoscale: false,
-        env: { DATABASE_URL: `sqlite:${path.join(dir, 'acts.db')}`, USERS_URL: 'http://127.0.0.1:9', PUBLIC_ORIGIN: 'http://localhost' },
+        env: {
+          DATABASE_URL: `sqlite:${path.join(dir, 'acts.db')}`,
+          USERS_URL: 'http://127.0.0.1:9',
+          PUBLIC_ORIGIN: 'http://localhost',
+        },
       },
     ],
   });
@@ -106,8 +113,13 @@ async function main(): Promise<void> {
   }
   const base = stats(cold);
   console.log(`acts service as a process, ${ROUNDS} rounds, 1 s health probes`);
-  console.log(`cold start → in rotation (baseline): median ${base.median.toFixed(0)} ms, max ${base.max.toFixed(0)} ms`);
-  for (const [name, samples] of [['_crash → replaced, in rotation', crash], ['SIGKILL → replaced, in rotation', kill]] as const) {
+  console.log(
+    `cold start → in rotation (baseline): median ${base.median.toFixed(0)} ms, max ${base.max.toFixed(0)} ms`,
+  );
+  for (const [name, samples] of [
+    ['_crash → replaced, in rotation', crash],
+    ['SIGKILL → replaced, in rotation', kill],
+  ] as const) {
     const s = stats(samples);
     console.log(
       `${name}: median ${s.median.toFixed(0)} ms, max ${s.max.toFixed(0)} ms ` +

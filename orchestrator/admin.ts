@@ -37,7 +37,10 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export function createMetrics(status: () => OrchestratorStatus): { registry: Registry; counted: Counter<'pool'> } {
+export function createMetrics(status: () => OrchestratorStatus): {
+  registry: Registry;
+  counted: Counter<'pool'>;
+} {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'orchestrator_' });
   const counted = new Counter({
@@ -65,12 +68,21 @@ export function createMetrics(status: () => OrchestratorStatus): { registry: Reg
       registers: [registry],
       collect() {
         this.reset();
-        for (const p of status().pools) for (const r of p.replicas) this.set({ pool: p.name, port: String(r.port) }, read(r));
+        for (const p of status().pools)
+          for (const r of p.replicas) this.set({ pool: p.name, port: String(r.port) }, read(r));
       },
     });
   perPool('orchestrator_desired_replicas', 'Replica count the pool is brought to', (p) => p.desiredReplicas);
-  perPool('orchestrator_window_requests', 'Counted requests in the current scaling window', (p) => p.window?.count ?? 0);
-  perPool('orchestrator_healthy_replicas', 'Replicas in rotation', (p) => p.replicas.filter((r) => r.inRotation).length);
+  perPool(
+    'orchestrator_window_requests',
+    'Counted requests in the current scaling window',
+    (p) => p.window?.count ?? 0,
+  );
+  perPool(
+    'orchestrator_healthy_replicas',
+    'Replicas in rotation',
+    (p) => p.replicas.filter((r) => r.inRotation).length,
+  );
   new Gauge({
     name: 'orchestrator_replicas',
     help: 'Replicas by lifecycle state',
@@ -85,9 +97,19 @@ export function createMetrics(status: () => OrchestratorStatus): { registry: Reg
       }
     },
   });
-  perReplica('orchestrator_replica_up', '1 when the replica passes its health probe', (r) => (r.health === 'healthy' ? 1 : 0));
-  perReplica('orchestrator_replica_restarts', 'Times the replica on this port was replaced', (r) => r.restarts);
-  perReplica('orchestrator_replica_backoff_seconds', 'Current restart backoff of the replica on this port', (r) => r.backoffMs / 1000);
+  perReplica('orchestrator_replica_up', '1 when the replica passes its health probe', (r) =>
+    r.health === 'healthy' ? 1 : 0,
+  );
+  perReplica(
+    'orchestrator_replica_restarts',
+    'Times the replica on this port was replaced',
+    (r) => r.restarts,
+  );
+  perReplica(
+    'orchestrator_replica_backoff_seconds',
+    'Current restart backoff of the replica on this port',
+    (r) => r.backoffMs / 1000,
+  );
   perReplica('orchestrator_replica_in_flight', 'Requests in flight to the replica', (r) => r.inFlight);
   return { registry, counted };
 }
@@ -98,7 +120,9 @@ export function createAdminServer(status: () => OrchestratorStatus): AdminServer
     req.resume();
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' }).end('{"error":"method not allowed"}');
+      res
+        .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' })
+        .end('{"error":"method not allowed"}');
       return;
     }
     if (path === '/status') {
@@ -109,11 +133,14 @@ export function createAdminServer(status: () => OrchestratorStatus): AdminServer
     if (path === '/metrics') {
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}`),
+        (err: Error) =>
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}`),
       );
       return;
     }
-    res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found","paths":["/status","/metrics"]}');
+    res
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end('{"error":"not found","paths":["/status","/metrics"]}');
   });
   return {
     server,

@@ -69,7 +69,9 @@ export class ScalingWindow {
   snapshot(): WindowSnapshot {
     return {
       count: this.count,
-      ...(this.startedAt !== undefined ? { startedAt: this.startedAt, endsAt: this.startedAt + this.options.windowMs } : {}),
+      ...(this.startedAt !== undefined
+        ? { startedAt: this.startedAt, endsAt: this.startedAt + this.options.windowMs }
+        : {}),
       windowsCompleted: this.windowsCompleted,
       ...(this.lastWindowCount !== undefined ? { lastWindowCount: this.lastWindowCount } : {}),
     };

@@ -11,7 +11,11 @@ export interface BackoffPolicy {
 }
 
 /** Failures in a row, counting the one that just happened. */
-export function nextFailureStreak(previousStreak: number, healthyForMs: number | undefined, policy: BackoffPolicy): number {
+export function nextFailureStreak(
+  previousStreak: number,
+  healthyForMs: number | undefined,
+  policy: BackoffPolicy,
+): number {
   if (healthyForMs !== undefined && healthyForMs >= policy.stableMs) return 1;
   return previousStreak + 1;
 }

@@ -30,8 +30,7 @@ export interface HealthConfig {
 }
 
 export type RuntimeConfig =
-  | { kind: 'docker'; publishHost: string; owner: string }
-  | { kind: 'process'; logDir: string };
+  { kind: 'docker'; publishHost: string; owner: string } | { kind: 'process'; logDir: string };
 
 export interface OrchestratorConfig {
   listen: { host: string; port: number };
@@ -84,7 +83,8 @@ class Reader {
     allowed: readonly string[],
   ) {
     for (const key of Object.keys(obj)) {
-      if (!allowed.includes(key)) throw new ConfigError(this.at(key), `is not a known field (known: ${allowed.join(', ')})`);
+      if (!allowed.includes(key))
+        throw new ConfigError(this.at(key), `is not a known field (known: ${allowed.join(', ')})`);
     }
   }
 
@@ -109,7 +109,8 @@ class Reader {
       if (fallback !== undefined) return fallback;
       throw new ConfigError(this.at(key), 'is required');
     }
-    if (typeof v !== 'string' || v.length === 0) throw new ConfigError(this.at(key), `must be a non-empty string, got ${describe(v)}`);
+    if (typeof v !== 'string' || v.length === 0)
+      throw new ConfigError(this.at(key), `must be a non-empty string, got ${describe(v)}`);
     return v;
   }
 
@@ -123,15 +124,18 @@ class Reader {
       if (fallback !== undefined) return fallback;
       throw new ConfigError(this.at(key), 'is required');
     }
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError(this.at(key), `must be an integer, got ${describe(v)}`);
-    if (v < min || v > max) throw new ConfigError(this.at(key), `must be between ${min} and ${max}, got ${v}`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      throw new ConfigError(this.at(key), `must be an integer, got ${describe(v)}`);
+    if (v < min || v > max)
+      throw new ConfigError(this.at(key), `must be between ${min} and ${max}, got ${v}`);
     return v;
   }
 
   boolean(key: string, fallback: boolean): boolean {
     const v = this.obj[key];
     if (v === undefined) return fallback;
-    if (typeof v !== 'boolean') throw new ConfigError(this.at(key), `must be true or false, got ${describe(v)}`);
+    if (typeof v !== 'boolean')
+      throw new ConfigError(this.at(key), `must be true or false, got ${describe(v)}`);
     return v;
   }
 
@@ -141,7 +145,8 @@ class Reader {
       if (fallback !== undefined) return fallback;
       throw new ConfigError(this.at(key), 'is required');
     }
-    if (!Array.isArray(v)) throw new ConfigError(this.at(key), `must be an array of strings, got ${describe(v)}`);
+    if (!Array.isArray(v))
+      throw new ConfigError(this.at(key), `must be an array of strings, got ${describe(v)}`);
     if (nonEmpty && v.length === 0) throw new ConfigError(this.at(key), 'must not be empty');
     v.forEach((item, i) => {
       if (typeof item !== 'string' || item.length === 0) {
@@ -156,7 +161,8 @@ class Reader {
     if (v === undefined) return {};
     if (!isObject(v)) throw new ConfigError(this.at(key), `must be an object of strings, got ${describe(v)}`);
     for (const [k, item] of Object.entries(v)) {
-      if (typeof item !== 'string') throw new ConfigError(`${this.at(key)}.${k}`, `must be a string, got ${describe(item)}`);
+      if (typeof item !== 'string')
+        throw new ConfigError(`${this.at(key)}.${k}`, `must be a string, got ${describe(item)}`);
     }
     return { ...(v as Record<string, string>) };
   }
@@ -171,8 +177,17 @@ class Reader {
 
 const PORT_MAX = 65535;
 const POOL_FIELDS = [
-  'name', 'image', 'command', 'firstPort', 'internalPort', 'env', 'mounts',
-  'minReplicas', 'maxReplicas', 'autoscale', 'pathPrefixes',
+  'name',
+  'image',
+  'command',
+  'firstPort',
+  'internalPort',
+  'env',
+  'mounts',
+  'minReplicas',
+  'maxReplicas',
+  'autoscale',
+  'pathPrefixes',
 ] as const;
 
 function parsePool(raw: unknown, path: string, runtimeKind: RuntimeConfig['kind']): PoolConfig {
@@ -180,18 +195,28 @@ function parsePool(raw: unknown, path: string, runtimeKind: RuntimeConfig['kind'
   const r = new Reader(raw, path, POOL_FIELDS);
   const name = r.string('name');
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
-    throw new ConfigError(r.at('name'), `must be lower-case letters, digits, "-" or "_", got ${describe(name)}`);
+    throw new ConfigError(
+      r.at('name'),
+      `must be lower-case letters, digits, "-" or "_", got ${describe(name)}`,
+    );
   }
   const image = r.optionalString('image');
   const command = r.has('command') ? r.stringArray('command', undefined, true) : undefined;
-  if (runtimeKind === 'docker' && image === undefined) throw new ConfigError(r.at('image'), 'is required with runtime.kind "docker"');
-  if (runtimeKind === 'process' && command === undefined) throw new ConfigError(r.at('command'), 'is required with runtime.kind "process"');
+  if (runtimeKind === 'docker' && image === undefined)
+    throw new ConfigError(r.at('image'), 'is required with runtime.kind "docker"');
+  if (runtimeKind === 'process' && command === undefined)
+    throw new ConfigError(r.at('command'), 'is required with runtime.kind "process"');
   const firstPort = r.integer('firstPort', undefined, 1, PORT_MAX);
   const internalPort = r.integer('internalPort', firstPort, 1, PORT_MAX);
   const minReplicas = r.integer('minReplicas', 1, 1);
   const maxReplicas = r.integer('maxReplicas', 10, 1);
-  if (maxReplicas < minReplicas) throw new ConfigError(r.at('maxReplicas'), `must be at least minReplicas (${minReplicas}), got ${maxReplicas}`);
-  if (firstPort + maxReplicas - 1 > PORT_MAX) throw new ConfigError(r.at('maxReplicas'), `puts the last port above ${PORT_MAX}`);
+  if (maxReplicas < minReplicas)
+    throw new ConfigError(
+      r.at('maxReplicas'),
+      `must be at least minReplicas (${minReplicas}), got ${maxReplicas}`,
+    );
+  if (firstPort + maxReplicas - 1 > PORT_MAX)
+    throw new ConfigError(r.at('maxReplicas'), `puts the last port above ${PORT_MAX}`);
   const mounts = (r.has('mounts') ? r.array('mounts') : []).map((m, i) => {
     const mpath = `${r.at('mounts')}[${i}]`;
     if (!isObject(m)) throw new ConfigError(mpath, `must be an object, got ${describe(m)}`);
@@ -200,7 +225,8 @@ function parsePool(raw: unknown, path: string, runtimeKind: RuntimeConfig['kind'
   });
   const pathPrefixes = r.stringArray('pathPrefixes', ['/api/v1/'], true);
   pathPrefixes.forEach((p, i) => {
-    if (!p.startsWith('/')) throw new ConfigError(`${r.at('pathPrefixes')}[${i}]`, `must start with "/", got ${describe(p)}`);
+    if (!p.startsWith('/'))
+      throw new ConfigError(`${r.at('pathPrefixes')}[${i}]`, `must start with "/", got ${describe(p)}`);
   });
   return {
     name,
@@ -222,8 +248,10 @@ function portRanges(pools: PoolConfig[]): void {
     for (let j = i + 1; j < pools.length; j++) {
       const a = pools[i]!;
       const b = pools[j]!;
-      if (a.name === b.name) throw new ConfigError(`pools[${j}].name`, `duplicates pools[${i}].name ${describe(a.name)}`);
-      const overlap = a.firstPort <= b.firstPort + b.maxReplicas - 1 && b.firstPort <= a.firstPort + a.maxReplicas - 1;
+      if (a.name === b.name)
+        throw new ConfigError(`pools[${j}].name`, `duplicates pools[${i}].name ${describe(a.name)}`);
+      const overlap =
+        a.firstPort <= b.firstPort + b.maxReplicas - 1 && b.firstPort <= a.firstPort + a.maxReplicas - 1;
       if (overlap) {
         throw new ConfigError(
           `pools[${j}].firstPort`,
@@ -237,22 +265,39 @@ function portRanges(pools: PoolConfig[]): void {
 /** Validates an already-parsed JSON value and fills in every default. */
 export function parseConfig(raw: unknown): OrchestratorConfig {
   if (!isObject(raw)) throw new ConfigError('(root)', `must be a JSON object, got ${describe(raw)}`);
-  const root = new Reader(raw, '', ['listen', 'admin', 'runtime', 'health', 'scaling', 'staticDir', 'teardownOnExit', 'pools']);
+  const root = new Reader(raw, '', [
+    'listen',
+    'admin',
+    'runtime',
+    'health',
+    'scaling',
+    'staticDir',
+    'teardownOnExit',
+    'pools',
+  ]);
 
   const listenR = root.object('listen', ['host', 'port']);
   const adminR = root.object('admin', ['host', 'port']);
   const runtimeR = root.object('runtime', ['kind', 'publishHost', 'owner', 'logDir']);
   const kind = runtimeR.string('kind', 'docker');
-  if (kind !== 'docker' && kind !== 'process') throw new ConfigError('runtime.kind', `must be "docker" or "process", got ${describe(kind)}`);
+  if (kind !== 'docker' && kind !== 'process')
+    throw new ConfigError('runtime.kind', `must be "docker" or "process", got ${describe(kind)}`);
   let runtime: RuntimeConfig;
   if (kind === 'docker') {
-    if (runtimeR.has('logDir')) throw new ConfigError('runtime.logDir', 'applies only to runtime.kind "process"');
+    if (runtimeR.has('logDir'))
+      throw new ConfigError('runtime.logDir', 'applies only to runtime.kind "process"');
     // Two orchestrators on one engine (say, a test beside a running system) must not take each
     // other's containers for strays: each one owns only containers carrying its owner label.
-    runtime = { kind, publishHost: runtimeR.string('publishHost', '127.0.0.1'), owner: runtimeR.string('owner', 'orchestrator') };
+    runtime = {
+      kind,
+      publishHost: runtimeR.string('publishHost', '127.0.0.1'),
+      owner: runtimeR.string('owner', 'orchestrator'),
+    };
   } else {
-    if (runtimeR.has('publishHost')) throw new ConfigError('runtime.publishHost', 'applies only to runtime.kind "docker"');
-    if (runtimeR.has('owner')) throw new ConfigError('runtime.owner', 'applies only to runtime.kind "docker"');
+    if (runtimeR.has('publishHost'))
+      throw new ConfigError('runtime.publishHost', 'applies only to runtime.kind "docker"');
+    if (runtimeR.has('owner'))
+      throw new ConfigError('runtime.owner', 'applies only to runtime.kind "docker"');
     runtime = { kind, logDir: runtimeR.string('logDir', 'data/logs') };
   }
 
@@ -266,10 +311,16 @@ export function parseConfig(raw: unknown): OrchestratorConfig {
     backoffMaxMs: hr.integer('backoffMaxMs', DEFAULT_HEALTH.backoffMaxMs, 0),
   };
   if (health.timeoutMs >= health.intervalMs) {
-    throw new ConfigError('health.timeoutMs', `must be below health.intervalMs (${health.intervalMs}), got ${health.timeoutMs}`);
+    throw new ConfigError(
+      'health.timeoutMs',
+      `must be below health.intervalMs (${health.intervalMs}), got ${health.timeoutMs}`,
+    );
   }
   if (health.backoffMaxMs < health.backoffInitialMs) {
-    throw new ConfigError('health.backoffMaxMs', `must be at least health.backoffInitialMs (${health.backoffInitialMs}), got ${health.backoffMaxMs}`);
+    throw new ConfigError(
+      'health.backoffMaxMs',
+      `must be at least health.backoffInitialMs (${health.backoffInitialMs}), got ${health.backoffMaxMs}`,
+    );
   }
 
   const sr = root.object('scaling', ['windowSeconds', 'requestsPerReplica']);

@@ -49,7 +49,9 @@ export interface DockerContainerHandle {
 export interface DockerApi {
   createContainer(opts: ContainerCreateRequest): Promise<{ id: string }>;
   getContainer(idOrName: string): DockerContainerHandle;
-  listContainers(opts: Deadline & { all: boolean; filters: Record<string, string[]> }): Promise<ListedContainer[]>;
+  listContainers(
+    opts: Deadline & { all: boolean; filters: Record<string, string[]> },
+  ): Promise<ListedContainer[]>;
   getEvents(opts: {
     filters: Record<string, string[]>;
     since?: number;
@@ -119,7 +121,8 @@ export function createRequest(
 export function toReplicaInfo(listed: ListedContainer, owner: string): ReplicaInfo | null {
   const labels = listed.Labels ?? {};
   const port = Number(labels[LABEL.port]);
-  if (labels[LABEL.owner] !== owner || !labels[LABEL.pool] || !Number.isInteger(port) || port <= 0) return null;
+  if (labels[LABEL.owner] !== owner || !labels[LABEL.pool] || !Number.isInteger(port) || port <= 0)
+    return null;
   return {
     id: listed.Id,
     pool: labels[LABEL.pool],
@@ -145,7 +148,13 @@ export function parseEventLine(line: string): DockerEvent | null {
     return null;
   }
   if (typeof raw !== 'object' || raw === null) return null;
-  const event = raw as { id?: string; Action?: string; status?: string; timeNano?: number; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+  const event = raw as {
+    id?: string;
+    Action?: string;
+    status?: string;
+    timeNano?: number;
+    Actor?: { ID?: string; Attributes?: Record<string, string> };
+  };
   const id = event.Actor?.ID ?? event.id;
   const action = event.Action ?? event.status;
   if (!id || !action) return null;
@@ -182,7 +191,9 @@ export function bridgeGateway(configs: IpamConfig[], hostAddresses: string[]): s
     const bits = Number(match[5]);
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
     const network = (toNumber(match.slice(1, 5)) & mask) >>> 0;
-    const inside = hostAddresses.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && ((toNumber(a.split('.')) & mask) >>> 0) === network);
+    const inside = hostAddresses.find(
+      (a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && (toNumber(a.split('.')) & mask) >>> 0 === network,
+    );
     if (inside) return inside;
     const first = network + 1;
     return [24, 16, 8, 0].map((shift) => (first >>> shift) & 255).join('.');
@@ -232,7 +243,11 @@ function messageOf(error: unknown): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function withDeadline<T>(what: string, ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withDeadline<T>(
+  what: string,
+  ms: number,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -261,7 +276,10 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
         docker.getNetwork('bridge').inspect({ abortSignal }),
       );
       const gateway = bridgeGateway(network.IPAM?.Config ?? [], hostIPv4Addresses());
-      if (!gateway) throw new Error('cannot tell the bridge network\'s gateway address (no Gateway, no host address in its subnet)');
+      if (!gateway)
+        throw new Error(
+          "cannot tell the bridge network's gateway address (no Gateway, no host address in its subnet)",
+        );
       return gateway;
     },
   });
@@ -281,7 +299,9 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
     const giveUpAt = Date.now() + timeouts.remove;
     while (Date.now() < giveUpAt) {
       try {
-        await withDeadline('inspect', timeouts.inspect, (abortSignal) => docker.getContainer(id).inspect({ abortSignal }));
+        await withDeadline('inspect', timeouts.inspect, (abortSignal) =>
+          docker.getContainer(id).inspect({ abortSignal }),
+        );
       } catch (error) {
         if (statusOf(error) === 404) return;
         throw error;
@@ -325,17 +345,31 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
       for (let attempt = 0; ; attempt++) {
         const id = await create(spec, env);
         try {
-          await withDeadline('start', timeouts.start, (abortSignal) => docker.getContainer(id).start({ abortSignal }));
-          logger.info('container started', { pool: spec.pool, port: spec.port, id: id.slice(0, 12), image: spec.image });
+          await withDeadline('start', timeouts.start, (abortSignal) =>
+            docker.getContainer(id).start({ abortSignal }),
+          );
+          logger.info('container started', {
+            pool: spec.pool,
+            port: spec.port,
+            id: id.slice(0, 12),
+            image: spec.image,
+          });
           return { id, pool: spec.pool, port: spec.port, specHash: spec.specHash, running: true };
         } catch (error) {
-          await removeById(id).catch((e) => logger.warn('could not remove a container that failed to start', { id, error: messageOf(e) }));
+          await removeById(id).catch((e) =>
+            logger.warn('could not remove a container that failed to start', { id, error: messageOf(e) }),
+          );
           // The engine frees a removed container's port a moment after the removal returns.
-          if (/port is already allocated|address already in use/i.test(messageOf(error)) && attempt < PORT_RETRIES) {
+          if (
+            /port is already allocated|address already in use/i.test(messageOf(error)) &&
+            attempt < PORT_RETRIES
+          ) {
             await sleep(PORT_RETRY_DELAY_MS);
             continue;
           }
-          throw new Error(`could not start ${spec.image} on port ${spec.port}: ${messageOf(error)}`, { cause: error });
+          throw new Error(`could not start ${spec.image} on port ${spec.port}: ${messageOf(error)}`, {
+            cause: error,
+          });
         }
       }
     },
@@ -379,7 +413,12 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
  * is newline-delimited JSON with no other framing; when it ends it is reopened with backoff,
  * from the time of the last event seen, so nothing that happened in between is missed.
  */
-function watchExits(docker: DockerApi, owner: string, logger: Logger, emit: (exit: ReplicaExit) => void): { stop(): void } {
+function watchExits(
+  docker: DockerApi,
+  owner: string,
+  logger: Logger,
+  emit: (exit: ReplicaExit) => void,
+): { stop(): void } {
   const reported = new Set<string>();
   let since = Math.floor(Date.now() / 1000);
   let stopped = false;
@@ -417,7 +456,11 @@ function watchExits(docker: DockerApi, owner: string, logger: Logger, emit: (exi
     controller = new AbortController();
     try {
       stream = await docker.getEvents({
-        filters: { type: ['container'], event: ['die', 'oom', 'destroy'], label: [`${LABEL.owner}=${owner}`] },
+        filters: {
+          type: ['container'],
+          event: ['die', 'oom', 'destroy'],
+          label: [`${LABEL.owner}=${owner}`],
+        },
         since,
         abortSignal: controller.signal,
       });

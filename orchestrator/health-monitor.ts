@@ -48,11 +48,15 @@ export function judgeProbe(
 ): ProbeVerdict {
   if (outcome.kind === 'pass') {
     const next: ProbeState = { ...state, healthy: true, passedOnce: true, consecutiveFailures: 0 };
-    return state.healthy === true ? { state: next } : { state: next, change: { healthy: true, reason: `health probe passed (${outcome.status})` } };
+    return state.healthy === true
+      ? { state: next }
+      : { state: next, change: { healthy: true, reason: `health probe passed (${outcome.status})` } };
   }
   if (outcome.kind === 'server-error') {
     const next: ProbeState = { ...state, healthy: false, consecutiveFailures: state.consecutiveFailures + 1 };
-    return state.healthy === false ? { state: next } : { state: next, change: { healthy: false, reason: `health probe answered ${outcome.status}` } };
+    return state.healthy === false
+      ? { state: next }
+      : { state: next, change: { healthy: false, reason: `health probe answered ${outcome.status}` } };
   }
   const inGrace = !state.passedOnce && nowMs - state.watchedSinceMs < rules.startupGraceMs;
   if (inGrace) return { state };
@@ -60,11 +64,19 @@ export function judgeProbe(
   const next: ProbeState = { ...state, consecutiveFailures: failures };
   if (failures < rules.failureThreshold || state.healthy === false) return { state: next };
   next.healthy = false;
-  return { state: next, change: { healthy: false, reason: `${failures} health probes failed in a row (last: ${outcome.reason})` } };
+  return {
+    state: next,
+    change: { healthy: false, reason: `${failures} health probes failed in a row (last: ${outcome.reason})` },
+  };
 }
 
 /** One `GET` with a deadline; never rejects. */
-export function probeOnce(host: string, port: number, path: string, timeoutMs: number): Promise<ProbeOutcome> {
+export function probeOnce(
+  host: string,
+  port: number,
+  path: string,
+  timeoutMs: number,
+): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (outcome: ProbeOutcome) => {
@@ -82,8 +94,13 @@ export function probeOnce(host: string, port: number, path: string, timeoutMs: n
       else if (status >= 200 && status < 400) done({ kind: 'pass', status });
       else done({ kind: 'failure', reason: `status ${status}` });
     });
-    req.on('error', (err: NodeJS.ErrnoException) => done({ kind: 'failure', reason: err.code ?? err.message }));
-    const timer = setTimeout(() => done({ kind: 'failure', reason: `no answer within ${timeoutMs} ms` }), timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      done({ kind: 'failure', reason: err.code ?? err.message }),
+    );
+    const timer = setTimeout(
+      () => done({ kind: 'failure', reason: `no answer within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
   });
 }
 

@@ -16,10 +16,12 @@ export function createLogger(
   minLevel: LogLevel = 'info',
   write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
 ): Logger {
-  const emit = (level: LogLevel) => (msg: string, fields: LogFields = {}) => {
-    if (LEVELS[level] < LEVELS[minLevel]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, component, msg, ...fields }));
-  };
+  const emit =
+    (level: LogLevel) =>
+    (msg: string, fields: LogFields = {}) => {
+      if (LEVELS[level] < LEVELS[minLevel]) return;
+      write(JSON.stringify({ time: new Date().toISOString(), level, component, msg, ...fields }));
+    };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 

@@ -34,7 +34,8 @@ function envPort(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(name, `must be a port number, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ConfigError(name, `must be a port number, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -47,12 +48,16 @@ export function applyEnvOverrides(config: OrchestratorConfig, env: NodeJS.Proces
   if (windowRaw !== undefined && windowRaw !== '') {
     windowSeconds = Number(windowRaw);
     if (!Number.isInteger(windowSeconds) || windowSeconds < 1) {
-      throw new ConfigError('ORCH_WINDOW_SECONDS', `must be a whole number of seconds ≥ 1, got ${JSON.stringify(windowRaw)}`);
+      throw new ConfigError(
+        'ORCH_WINDOW_SECONDS',
+        `must be a whole number of seconds ≥ 1, got ${JSON.stringify(windowRaw)}`,
+      );
     }
   }
   let runtime = config.runtime;
   if (env.ORCH_PUBLISH_HOST) {
-    if (runtime.kind !== 'docker') throw new ConfigError('ORCH_PUBLISH_HOST', 'applies only to runtime.kind "docker"');
+    if (runtime.kind !== 'docker')
+      throw new ConfigError('ORCH_PUBLISH_HOST', 'applies only to runtime.kind "docker"');
     runtime = { ...runtime, publishHost: env.ORCH_PUBLISH_HOST };
   }
   return {
@@ -65,22 +70,38 @@ export function applyEnvOverrides(config: OrchestratorConfig, env: NodeJS.Proces
 }
 
 /** Loaded lazily so the process runtime never pulls in the Docker client. */
-export function createRuntime(config: OrchestratorConfig, logger: Logger): ContainerRuntime & { removeAll?: () => Promise<void> } {
+export function createRuntime(
+  config: OrchestratorConfig,
+  logger: Logger,
+): ContainerRuntime & { removeAll?: () => Promise<void> } {
   if (config.runtime.kind === 'process') {
-    return createProcessRuntime({ cwd: REPO_ROOT, logDir: path.resolve(REPO_ROOT, config.runtime.logDir), logger });
+    return createProcessRuntime({
+      cwd: REPO_ROOT,
+      logDir: path.resolve(REPO_ROOT, config.runtime.logDir),
+      logger,
+    });
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const docker = require('./docker-runtime') as {
     createDockerRuntime(options: { publishHost: string; owner: string; logger: Logger }): ContainerRuntime;
   };
-  return docker.createDockerRuntime({ publishHost: config.runtime.publishHost, owner: config.runtime.owner, logger });
+  return docker.createDockerRuntime({
+    publishHost: config.runtime.publishHost,
+    owner: config.runtime.owner,
+    logger,
+  });
 }
 
 /**
  * Stops on the first SIGTERM/SIGINT (a second one exits at once). Child processes cannot be
  * adopted by a later run, so the process runtime always tears its replicas down.
  */
-export function stopOnSignals(orchestrator: Orchestrator, teardown: boolean, logger: Logger, onStopped: () => void): void {
+export function stopOnSignals(
+  orchestrator: Orchestrator,
+  teardown: boolean,
+  logger: Logger,
+  onStopped: () => void,
+): void {
   let signalled = false;
   const handler = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -99,7 +120,10 @@ export function stopOnSignals(orchestrator: Orchestrator, teardown: boolean, log
 }
 
 async function main(): Promise<void> {
-  const logger = createLogger('orchestrator', (process.env.LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'info');
+  const logger = createLogger(
+    'orchestrator',
+    (process.env.LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'info',
+  );
   let args: MainArgs;
   let config: OrchestratorConfig;
   try {

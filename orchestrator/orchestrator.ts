@@ -50,7 +50,12 @@ export class ListenError extends Error {
   }
 }
 
-async function listenOrExplain(what: string, host: string, port: number, listen: () => Promise<unknown>): Promise<void> {
+async function listenOrExplain(
+  what: string,
+  host: string,
+  port: number,
+  listen: () => Promise<unknown>,
+): Promise<void> {
   try {
     await listen();
   } catch (err) {
@@ -58,7 +63,10 @@ async function listenOrExplain(what: string, host: string, port: number, listen:
   }
 }
 
-export async function startOrchestrator(config: OrchestratorConfig, deps: OrchestratorDeps): Promise<Orchestrator> {
+export async function startOrchestrator(
+  config: OrchestratorConfig,
+  deps: OrchestratorDeps,
+): Promise<Orchestrator> {
   const { runtime, logger } = deps;
   const startedAt = new Date().toISOString();
   const balancers = new Map(config.pools.map((p) => [p.name, new RoundRobinBalancer()]));
@@ -79,12 +87,20 @@ export async function startOrchestrator(config: OrchestratorConfig, deps: Orches
       rotation: balancers.get(pc.name)!,
       health: monitor,
       logger,
-      backoff: { initialMs: config.health.backoffInitialMs, maxMs: config.health.backoffMaxMs, stableMs: Math.max(config.health.backoffMaxMs, config.health.intervalMs * 10) },
+      backoff: {
+        initialMs: config.health.backoffInitialMs,
+        maxMs: config.health.backoffMaxMs,
+        stableMs: Math.max(config.health.backoffMaxMs, config.health.intervalMs * 10),
+      },
       ...(deps.drainTimeoutMs !== undefined ? { drainTimeoutMs: deps.drainTimeoutMs } : {}),
     });
     pools.set(pc.name, pool);
     if (pc.autoscale) {
-      const policy = { requestsPerReplica: config.scaling.requestsPerReplica, minReplicas: pc.minReplicas, maxReplicas: pc.maxReplicas };
+      const policy = {
+        requestsPerReplica: config.scaling.requestsPerReplica,
+        minReplicas: pc.minReplicas,
+        maxReplicas: pc.maxReplicas,
+      };
       windows.set(
         pc.name,
         new ScalingWindow({
@@ -111,7 +127,11 @@ export async function startOrchestrator(config: OrchestratorConfig, deps: Orches
         maxReplicas: pool.config.maxReplicas,
         desiredReplicas: pool.desiredReplicas,
         window: window
-          ? { ...window.snapshot(), windowSeconds: config.scaling.windowSeconds, requestsPerReplica: config.scaling.requestsPerReplica }
+          ? {
+              ...window.snapshot(),
+              windowSeconds: config.scaling.windowSeconds,
+              requestsPerReplica: config.scaling.requestsPerReplica,
+            }
           : null,
         countedRequests: counted.get(pool.name) ?? 0,
         replicas: pool.status(),
@@ -121,7 +141,11 @@ export async function startOrchestrator(config: OrchestratorConfig, deps: Orches
 
   const admin: AdminServer = createAdminServer(status);
   const frontDoor: FrontDoor = createFrontDoor({
-    pools: config.pools.map((p) => ({ name: p.name, pathPrefixes: p.pathPrefixes, balancer: balancers.get(p.name)! })),
+    pools: config.pools.map((p) => ({
+      name: p.name,
+      pathPrefixes: p.pathPrefixes,
+      balancer: balancers.get(p.name)!,
+    })),
     ...(config.staticDir !== undefined ? { staticDir: config.staticDir } : {}),
     onCountedRequest: (name) => {
       counted.set(name, (counted.get(name) ?? 0) + 1);
@@ -134,19 +158,26 @@ export async function startOrchestrator(config: OrchestratorConfig, deps: Orches
   });
 
   // Both ports first: a taken port must fail before any replica is touched.
-  await listenOrExplain('front door', config.listen.host, config.listen.port, () => frontDoor.listen(config.listen.port, config.listen.host));
+  await listenOrExplain('front door', config.listen.host, config.listen.port, () =>
+    frontDoor.listen(config.listen.port, config.listen.host),
+  );
   let adminPort: number;
   try {
-    adminPort = await admin.listen(config.admin.port, config.admin.host).catch((err: NodeJS.ErrnoException) => {
-      throw new ListenError('admin', config.admin.host, config.admin.port, err);
-    });
+    adminPort = await admin
+      .listen(config.admin.port, config.admin.host)
+      .catch((err: NodeJS.ErrnoException) => {
+        throw new ListenError('admin', config.admin.host, config.admin.port, err);
+      });
   } catch (err) {
     await frontDoor.close();
     throw err;
   }
   const address = frontDoor.server.address();
   const frontDoorPort = typeof address === 'object' && address ? address.port : config.listen.port;
-  logger.info('listening', { frontDoor: `${config.listen.host}:${frontDoorPort}`, admin: `${config.admin.host}:${adminPort}` });
+  logger.info('listening', {
+    frontDoor: `${config.listen.host}:${frontDoorPort}`,
+    admin: `${config.admin.host}:${adminPort}`,
+  });
 
   const unsubscribe = runtime.onExit((exit) => {
     logger.info('replica exited', { pool: exit.pool, port: exit.port, id: exit.id, reason: exit.reason });
@@ -157,7 +188,12 @@ export async function startOrchestrator(config: OrchestratorConfig, deps: Orches
   const foreign = existing.filter((r) => !pools.has(r.pool));
   await Promise.all(
     foreign.map((r) => {
-      logger.info('removing stray replica', { pool: r.pool, port: r.port, id: r.id, reason: 'pool no longer configured' });
+      logger.info('removing stray replica', {
+        pool: r.pool,
+        port: r.port,
+        id: r.id,
+        reason: 'pool no longer configured',
+      });
       return runtime.remove(r.id);
     }),
   );
@@ -165,7 +201,9 @@ export async function startOrchestrator(config: OrchestratorConfig, deps: Orches
     const adopted = await pool.adopt(existing);
     if (adopted > 0) logger.info('adopted replicas', { pool: pool.name, count: adopted });
   }
-  await Promise.all([...pools.values()].map((pool) => pool.scaleTo(pool.desiredReplicas, 'orchestrator start')));
+  await Promise.all(
+    [...pools.values()].map((pool) => pool.scaleTo(pool.desiredReplicas, 'orchestrator start')),
+  );
 
   let auditing = false;
   const auditTimer = setInterval(

@@ -79,7 +79,9 @@ export function specHashOf(config: PoolConfig): string {
     image: config.image ?? null,
     command: config.command ?? null,
     internalPort: config.internalPort,
-    env: Object.keys(config.env).sort().map((k) => [k, config.env[k]]),
+    env: Object.keys(config.env)
+      .sort()
+      .map((k) => [k, config.env[k]]),
     mounts: config.mounts,
   });
   return createHash('sha256').update(material).digest('hex').slice(0, 16);
@@ -135,7 +137,12 @@ export class Pool {
               ? `port ${replica.port} already taken`
               : undefined;
       if (why) {
-        this.log.info('removing stray replica', { pool: this.name, port: replica.port, id: replica.id, reason: why });
+        this.log.info('removing stray replica', {
+          pool: this.name,
+          port: replica.port,
+          id: replica.id,
+          reason: why,
+        });
         removals.push(this.options.runtime.remove(replica.id));
         continue;
       }
@@ -159,7 +166,12 @@ export class Pool {
     const run = async () => {
       if (this.closed) return;
       if (target !== this.desired) {
-        this.log.info('desired replicas changed', { pool: this.name, from: this.desired, to: target, reason });
+        this.log.info('desired replicas changed', {
+          pool: this.name,
+          from: this.desired,
+          to: target,
+          reason,
+        });
       }
       this.desired = target;
       const plan = planReconcile(target, this.slots.keys(), this.options.config.firstPort);
@@ -205,7 +217,12 @@ export class Pool {
     this.options.rotation.setInRotation(port, false);
     slot.health = 'unknown';
     slot.healthySince = undefined;
-    this.log.warn('replica out of rotation', { pool: this.name, port, id: slot.id, reason: `undeliverable: ${error}` });
+    this.log.warn('replica out of rotation', {
+      pool: this.name,
+      port,
+      id: slot.id,
+      reason: `undeliverable: ${error}`,
+    });
     this.options.health.recheck(port);
   }
 
@@ -226,7 +243,12 @@ export class Pool {
     const strays = mine.filter((r) => !known.has(r.id));
     await Promise.all(
       strays.map((r) => {
-        this.log.info('removing stray replica', { pool: this.name, port: r.port, id: r.id, reason: 'not managed by this run' });
+        this.log.info('removing stray replica', {
+          pool: this.name,
+          port: r.port,
+          id: r.id,
+          reason: 'not managed by this run',
+        });
         return this.options.runtime.remove(r.id);
       }),
     );
@@ -295,7 +317,11 @@ export class Pool {
 
   private enqueue(slot: Slot, step: () => Promise<void>): Promise<void> {
     slot.queue = slot.queue.then(step).catch((err: Error) => {
-      this.log.error('replica lifecycle step failed', { pool: this.name, port: slot.port, error: err.message });
+      this.log.error('replica lifecycle step failed', {
+        pool: this.name,
+        port: slot.port,
+        error: err.message,
+      });
     });
     return slot.queue;
   }
@@ -304,7 +330,14 @@ export class Pool {
     const from = slot.state;
     slot.state = state;
     slot.reason = reason;
-    this.log.info('replica state', { pool: this.name, port: slot.port, id: slot.id ?? null, from, to: state, reason });
+    this.log.info('replica state', {
+      pool: this.name,
+      port: slot.port,
+      id: slot.id ?? null,
+      from,
+      to: state,
+      reason,
+    });
   }
 
   private spec(port: number): ReplicaSpec {
@@ -363,7 +396,11 @@ export class Pool {
       slot.restarts++;
       if (slot.backoffMs > 0) {
         slot.nextAttemptAt = this.now() + slot.backoffMs;
-        this.transition(slot, 'backoff', `${slot.failureStreak} failures in a row: waiting ${slot.backoffMs} ms`);
+        this.transition(
+          slot,
+          'backoff',
+          `${slot.failureStreak} failures in a row: waiting ${slot.backoffMs} ms`,
+        );
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, slot.backoffMs);
           slot.cancelWait = () => {
@@ -403,6 +440,11 @@ export class Pool {
     if (id) await this.options.runtime.remove(id);
     this.options.rotation.remove(slot.port);
     this.slots.delete(slot.port);
-    this.log.info('replica removed', { pool: this.name, port: slot.port, id: id ?? null, reason: 'scaled down' });
+    this.log.info('replica removed', {
+      pool: this.name,
+      port: slot.port,
+      id: id ?? null,
+      reason: 'scaled down',
+    });
   }
 }

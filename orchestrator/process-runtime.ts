@@ -78,7 +78,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     const [file, ...args] = spec.command as [string, ...string[]];
     const logFile = path.join(options.logDir, `${spec.pool}-${spec.port}.log`);
     const fd = openSync(logFile, 'a');
-    writeSync(fd, `--- ${new Date().toISOString()} starting ${spec.command.join(' ')} on port ${spec.port}\n`);
+    writeSync(
+      fd,
+      `--- ${new Date().toISOString()} starting ${spec.command.join(' ')} on port ${spec.port}\n`,
+    );
     let child: ChildProcess;
     try {
       child = spawn(file, args, {
@@ -96,13 +99,24 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       closeSync(fd);
     }
     const pid = child.pid!;
-    const info: ReplicaInfo = { id: `pid:${pid}`, pool: spec.pool, port: spec.port, specHash: spec.specHash, running: true };
+    const info: ReplicaInfo = {
+      id: `pid:${pid}`,
+      pool: spec.pool,
+      port: spec.port,
+      specHash: spec.specHash,
+      running: true,
+    };
     const exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         info.running = false;
         // Grandchildren of a crashed service must not keep holding its port.
         killGroup(pid);
-        const exit: ReplicaExit = { id: info.id, pool: info.pool, port: info.port, reason: describeExit(code, signal) };
+        const exit: ReplicaExit = {
+          id: info.id,
+          pool: info.pool,
+          port: info.port,
+          reason: describeExit(code, signal),
+        };
         for (const listener of listeners) {
           try {
             listener(exit);
@@ -125,7 +139,11 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     await child.exited;
     children.delete(id);
     if (!(await waitForPortFree(child.info.port, portReleaseTimeoutMs))) {
-      logger.warn('port still answers after its replica was removed', { pool: child.info.pool, port: child.info.port, id });
+      logger.warn('port still answers after its replica was removed', {
+        pool: child.info.pool,
+        port: child.info.port,
+        id,
+      });
     }
   }
 

@@ -15,7 +15,11 @@ export function wantedPorts(desired: number, firstPort: number): number[] {
   return Array.from({ length: Math.max(0, desired) }, (_, i) => firstPort + i);
 }
 
-export function planReconcile(desired: number, actualPorts: Iterable<number>, firstPort: number): ReconcilePlan {
+export function planReconcile(
+  desired: number,
+  actualPorts: Iterable<number>,
+  firstPort: number,
+): ReconcilePlan {
   const wanted = new Set(wantedPorts(desired, firstPort));
   const actual = new Set(actualPorts);
   const starts = [...wanted].filter((p) => !actual.has(p)).sort((a, b) => a - b);

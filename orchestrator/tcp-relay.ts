@@ -44,7 +44,11 @@ export function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay> {
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     const fail = (side: string) => (error: Error) => {
-      logger.debug('relay connection failed', { side, target: `${targetHost}:${targetPort}`, error: error.message });
+      logger.debug('relay connection failed', {
+        side,
+        target: `${targetHost}:${targetPort}`,
+        error: error.message,
+      });
       client.destroy();
       upstream.destroy();
     };
@@ -73,7 +77,12 @@ export function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay> {
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '::1', '[::1]']);
-const DEFAULT_PORTS: Record<string, number> = { 'mysql:': 3306, 'http:': 80, 'https:': 443, 'postgres:': 5432 };
+const DEFAULT_PORTS: Record<string, number> = {
+  'mysql:': 3306,
+  'http:': 80,
+  'https:': 443,
+  'postgres:': 5432,
+};
 
 export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_NAMES.has(hostname.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
@@ -130,7 +139,10 @@ export function createLoopbackRelays(options: LoopbackRelaysOptions): LoopbackRe
     await relay;
   }
 
-  async function openRelay(gatewayHost: string, target: { host: string; port: number }): Promise<TcpRelay | null> {
+  async function openRelay(
+    gatewayHost: string,
+    target: { host: string; port: number },
+  ): Promise<TcpRelay | null> {
     try {
       const relay = await startTcpRelay({
         listenHost: gatewayHost,
@@ -149,7 +161,9 @@ export function createLoopbackRelays(options: LoopbackRelaysOptions): LoopbackRe
       // 0.0.0.0, say) or another orchestrator's relay to the same target. Either way the port
       // on the gateway already leads to the service.
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        logger.info('loopback service already reachable on the gateway', { listen: `${gatewayHost}:${target.port}` });
+        logger.info('loopback service already reachable on the gateway', {
+          listen: `${gatewayHost}:${target.port}`,
+        });
         return null;
       }
       throw error;

@@ -6,7 +6,16 @@
  * so the Dockerfiles say `USER node` for both), CA certificates and a world-writable /tmp.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -67,14 +76,15 @@ function stageRootFilesystem(root: string, repoRoot: string, nodeBinary: string)
   writeFileSync(path.join(root, 'etc/group'), GROUP);
   writeFileSync(path.join(root, 'etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files dns\n');
   if (existsSync(CA_BUNDLE)) copyFileSync(CA_BUNDLE, path.join(root, CA_BUNDLE));
-  for (const dir of ['tmp', 'home/node', 'root', 'usr/bin']) mkdirSync(path.join(root, dir), { recursive: true });
+  for (const dir of ['tmp', 'home/node', 'root', 'usr/bin'])
+    mkdirSync(path.join(root, dir), { recursive: true });
   chmodSync(path.join(root, 'tmp'), 0o1777);
 }
 
 /** Imports the staged filesystem as `tag`; ownership is root throughout (the Dockerfiles chown what `node` writes). */
 export function buildLocalBaseImage(options: BaseImageOptions, tag = localBaseImageTag()): string {
   if (process.platform !== 'linux') {
-    throw new Error('a local base image can only be made on Linux (it copies this machine\'s Node runtime)');
+    throw new Error("a local base image can only be made on Linux (it copies this machine's Node runtime)");
   }
   const nodeBinary = options.nodeBinary ?? process.execPath;
   const work = mkdtempSync(path.join(os.tmpdir(), 'selfieless-base-'));
@@ -88,9 +98,12 @@ export function buildLocalBaseImage(options: BaseImageOptions, tag = localBaseIm
       'docker',
       [
         'import',
-        '--change', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-        '--change', 'CMD ["node"]',
-        '--message', `Node ${process.version} runtime copied from the build host`,
+        '--change',
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        '--change',
+        'CMD ["node"]',
+        '--message',
+        `Node ${process.version} runtime copied from the build host`,
         tarball,
         tag,
       ],

@@ -111,14 +111,23 @@ export async function resolveBaseImage(log: (line: string) => void): Promise<str
   return buildLocalBaseImage({ repoRoot: REPO_ROOT, log }, local);
 }
 
-function buildImage(service: ServiceName, baseImage: string, source: string, log: (line: string) => void): Promise<void> {
+function buildImage(
+  service: ServiceName,
+  baseImage: string,
+  source: string,
+  log: (line: string) => void,
+): Promise<void> {
   const args = [
     'build',
     '--force-rm',
-    '--file', `services/${service}/Dockerfile`,
-    '--tag', imageName(service),
-    '--build-arg', `BASE_IMAGE=${baseImage}`,
-    '--label', `${SOURCE_LABEL}=${source}`,
+    '--file',
+    `services/${service}/Dockerfile`,
+    '--tag',
+    imageName(service),
+    '--build-arg',
+    `BASE_IMAGE=${baseImage}`,
+    '--label',
+    `${SOURCE_LABEL}=${source}`,
     '.',
   ];
   log(`building ${imageName(service)} on ${baseImage}`);
@@ -133,7 +142,8 @@ function buildImage(service: ServiceName, baseImage: string, source: string, log
         tail.push(line);
         if (tail.length > 30) tail.shift();
         // Step headers are the progress; the rest is kept for the error message.
-        if (/^(Step \d+\/\d+|Successfully)/.test(line)) log(`  [${service}] ${line.replace(/\s+/g, ' ').slice(0, 110)}`);
+        if (/^(Step \d+\/\d+|Successfully)/.test(line))
+          log(`  [${service}] ${line.replace(/\s+/g, ' ').slice(0, 110)}`);
       }
     };
     child.stdout.on('data', onOutput);
@@ -145,7 +155,12 @@ function buildImage(service: ServiceName, baseImage: string, source: string, log
     child.on('close', (code) => {
       clearTimeout(deadline);
       if (code === 0) resolve();
-      else reject(new Error(`docker build of ${imageName(service)} failed (${code ?? 'killed'}):\n${tail.join('\n')}`));
+      else
+        reject(
+          new Error(
+            `docker build of ${imageName(service)} failed (${code ?? 'killed'}):\n${tail.join('\n')}`,
+          ),
+        );
     });
   });
 }

@@ -51,7 +51,9 @@ class UsageError extends Error {}
 function integerOption(name: string, raw: string | undefined, min: number, max: number): number {
   const n = Number(raw);
   if (raw === undefined || raw === '' || !Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`${name} needs a whole number between ${min} and ${max}, got ${JSON.stringify(raw ?? '')}`);
+    throw new UsageError(
+      `${name} needs a whole number between ${min} and ${max}, got ${JSON.stringify(raw ?? '')}`,
+    );
   }
   return n;
 }
@@ -71,7 +73,9 @@ export function parseStartArgs(argv: string[]): StartOptions | undefined {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
       case '--help':
@@ -82,7 +86,8 @@ export function parseStartArgs(argv: string[]): StartOptions | undefined {
         break;
       case '--runtime': {
         const kind = value();
-        if (kind !== 'process' && kind !== 'docker') throw new UsageError(`--runtime must be process or docker, got ${JSON.stringify(kind ?? '')}`);
+        if (kind !== 'process' && kind !== 'docker')
+          throw new UsageError(`--runtime must be process or docker, got ${JSON.stringify(kind ?? '')}`);
         options.runtime = kind;
         break;
       }
@@ -100,7 +105,8 @@ export function parseStartArgs(argv: string[]): StartOptions | undefined {
       }
       case '--database-url': {
         const url = value();
-        if (!url || !/^(mysql:\/\/|sqlite:)/.test(url)) throw new UsageError('--database-url needs a mysql://... or sqlite:... URL');
+        if (!url || !/^(mysql:\/\/|sqlite:)/.test(url))
+          throw new UsageError('--database-url needs a mysql://... or sqlite:... URL');
         options.databaseUrl = url;
         break;
       }
@@ -140,10 +146,16 @@ export function buildStartConfig(options: StartOptions, staticDir: string | unde
   const dataDir = path.resolve(options.dataDir);
   const docker = options.runtime === 'docker';
   const databaseUrl = (service: 'users' | 'acts') =>
-    options.databaseUrl ? serviceDatabaseUrl(options.databaseUrl, service) : docker ? `sqlite:/data/${service}.db` : `sqlite:${path.join(dataDir, `${service}.db`)}`;
+    options.databaseUrl
+      ? serviceDatabaseUrl(options.databaseUrl, service)
+      : docker
+        ? `sqlite:/data/${service}.db`
+        : `sqlite:${path.join(dataDir, `${service}.db`)}`;
   const servicePool = (service: 'users' | 'acts', firstPort: number, internalPort: number) => ({
     name: service,
-    ...(docker ? { image: `${service}:latest`, internalPort, mounts: [{ source: dataDir, target: '/data' }] } : {}),
+    ...(docker
+      ? { image: `${service}:latest`, internalPort, mounts: [{ source: dataDir, target: '/data' }] }
+      : {}),
     ...(!docker ? { command: [process.execPath, '--import', 'tsx', `services/${service}/main.ts`] } : {}),
     firstPort,
     minReplicas: 1,
@@ -152,15 +164,23 @@ export function buildStartConfig(options: StartOptions, staticDir: string | unde
   return parseConfig({
     listen: { host: '127.0.0.1', port: options.port },
     admin: { host: '127.0.0.1', port: options.adminPort },
-    runtime: docker ? { kind: 'docker', publishHost: '127.0.0.1' } : { kind: 'process', logDir: path.join(dataDir, 'logs') },
+    runtime: docker
+      ? { kind: 'docker', publishHost: '127.0.0.1' }
+      : { kind: 'process', logDir: path.join(dataDir, 'logs') },
     scaling: { windowSeconds: options.windowSeconds, requestsPerReplica: 20 },
     ...(staticDir ? { staticDir } : {}),
     teardownOnExit: true,
     pools: [
-      { ...servicePool('users', options.usersFirstPort, 8100), pathPrefixes: ['/api/v1/users'], env: { DATABASE_URL: databaseUrl('users') } },
+      {
+        ...servicePool('users', options.usersFirstPort, 8100),
+        pathPrefixes: ['/api/v1/users'],
+        env: { DATABASE_URL: databaseUrl('users') },
+      },
       {
         ...servicePool('acts', options.actsFirstPort, 8000),
-        ...(options.replicas !== undefined ? { minReplicas: options.replicas, maxReplicas: options.replicas, autoscale: false } : {}),
+        ...(options.replicas !== undefined
+          ? { minReplicas: options.replicas, maxReplicas: options.replicas, autoscale: false }
+          : {}),
         pathPrefixes: ['/api/v1/'],
         env: {
           DATABASE_URL: databaseUrl('acts'),
@@ -187,7 +207,8 @@ export async function takenPorts(config: OrchestratorConfig): Promise<string[]> 
   const wanted: Array<[number, string]> = [[config.listen.port, 'front door']];
   if (config.admin.port !== 0) wanted.push([config.admin.port, 'admin']);
   for (const pool of config.pools) {
-    for (let i = 0; i < pool.maxReplicas; i++) wanted.push([pool.firstPort + i, `${pool.name} replica ${i + 1}`]);
+    for (let i = 0; i < pool.maxReplicas; i++)
+      wanted.push([pool.firstPort + i, `${pool.name} replica ${i + 1}`]);
   }
   const taken: string[] = [];
   for (const [port, what] of wanted) if (await portTaken(port)) taken.push(`${port} (${what})`);
@@ -221,13 +242,19 @@ async function buildStatic(say: (line: string) => void): Promise<string | undefi
 
 async function prepareImages(say: (line: string) => void): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { ensureImages } = require('./image-builder') as { ensureImages: (o: { log: (line: string) => void }) => Promise<void> };
+  const { ensureImages } = require('./image-builder') as {
+    ensureImages: (o: { log: (line: string) => void }) => Promise<void>;
+  };
   say('checking the users and acts images…');
   await ensureImages({ log: (line) => say(`  ${line}`) });
 }
 
 /** Prints each replica's change of health until every pool's first replica is in rotation. */
-function reportProgress(orchestrator: Orchestrator, say: (line: string) => void, onReady: () => void): () => void {
+function reportProgress(
+  orchestrator: Orchestrator,
+  say: (line: string) => void,
+  onReady: () => void,
+): () => void {
   const seen = new Map<string, string>();
   let ready = false;
   const timer = setInterval(() => {
@@ -302,7 +329,9 @@ async function main(): Promise<void> {
   const stopProgress = reportProgress(orchestrator, say, () => {
     say('');
     say(`Ready: open http://localhost:${orchestrator.frontDoorPort}`);
-    say(`Status: http://127.0.0.1:${orchestrator.adminPort}/status   Metrics: http://127.0.0.1:${orchestrator.adminPort}/metrics`);
+    say(
+      `Status: http://127.0.0.1:${orchestrator.adminPort}/status   Metrics: http://127.0.0.1:${orchestrator.adminPort}/metrics`,
+    );
     say('Press Ctrl-C to stop.');
   });
 

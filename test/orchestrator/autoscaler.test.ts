@@ -25,7 +25,11 @@ describe('ScalingWindow', () => {
   function setup(windowMs = 120_000) {
     const clock = new FakeClock();
     const ended: Array<{ count: number; at: number }> = [];
-    const window = new ScalingWindow({ windowMs, timers: clock, onWindowEnd: (count) => ended.push({ count, at: clock.now() }) });
+    const window = new ScalingWindow({
+      windowMs,
+      timers: clock,
+      onWindowEnd: (count) => ended.push({ count, at: clock.now() }),
+    });
     return { clock, ended, window };
   }
 
@@ -64,7 +68,12 @@ describe('ScalingWindow', () => {
       { count: 3, at: start + 2_000 },
       { count: 0, at: start + 3_000 },
     ]);
-    expect(window.snapshot()).toMatchObject({ count: 0, startedAt: start + 3_000, windowsCompleted: 3, lastWindowCount: 0 });
+    expect(window.snapshot()).toMatchObject({
+      count: 0,
+      startedAt: start + 3_000,
+      windowsCompleted: 3,
+      lastWindowCount: 0,
+    });
   });
 
   test('a request at the exact end belongs to the next window', () => {

@@ -28,7 +28,11 @@ export interface RunningOrchestrator {
 }
 
 export interface StatusSnapshot {
-  pools: { name: string; desiredReplicas: number; replicas: { port: number; id: string | null; state: string; inRotation: boolean }[] }[];
+  pools: {
+    name: string;
+    desiredReplicas: number;
+    replicas: { port: number; id: string | null; state: string; inRotation: boolean }[];
+  }[];
 }
 
 /** `count` consecutive ports free on every address (containers publish on 0.0.0.0). */
@@ -36,21 +40,30 @@ export async function freePortRange(count: number): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const first = 20000 + Math.floor(Math.random() * 20000);
     let free = true;
-    for (let port = first; port < first + count && free; port++) free = (await canBind(port, '0.0.0.0')) && (await canBind(port));
+    for (let port = first; port < first + count && free; port++)
+      free = (await canBind(port, '0.0.0.0')) && (await canBind(port));
     if (free) return first;
   }
   throw new Error(`no ${count} consecutive free ports found`);
 }
 
-export async function startOrchestrator(config: object, args: string[] = [], adminPort?: number): Promise<RunningOrchestrator> {
+export async function startOrchestrator(
+  config: object,
+  args: string[] = [],
+  adminPort?: number,
+): Promise<RunningOrchestrator> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'orchestrator-docker-'));
   const configFile = path.join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'orchestrator/main.ts', '--config', configFile, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'orchestrator/main.ts', '--config', configFile, ...args],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: LogLine[] = [];
   let stderr = '';
   let buffered = '';
@@ -75,7 +88,10 @@ export async function startOrchestrator(config: object, args: string[] = [], adm
     throw new Error(`orchestrator exited ${child.exitCode}: ${stderr}`);
   });
   failedToStart.catch(() => {});
-  await Promise.race([waitFor('the orchestrator to listen', async () => logs.some((l) => l.msg === 'listening'), 60_000), failedToStart]);
+  await Promise.race([
+    waitFor('the orchestrator to listen', async () => logs.some((l) => l.msg === 'listening'), 60_000),
+    failedToStart,
+  ]);
 
   return {
     child,
@@ -104,8 +120,10 @@ export async function containersOn(pool: string, ports: number[]): Promise<Conta
   const { stdout } = await run('docker', [
     'ps',
     '--no-trunc',
-    '--filter', `label=selfieless.pool=${pool}`,
-    '--format', '{{.ID}}\t{{.Label "selfieless.port"}}\t{{.Image}}\t{{.Names}}',
+    '--filter',
+    `label=selfieless.pool=${pool}`,
+    '--format',
+    '{{.ID}}\t{{.Label "selfieless.port"}}\t{{.Image}}\t{{.Names}}',
   ]);
   return stdout
     .split('\n')
@@ -133,7 +151,15 @@ export async function exists(id: string): Promise<boolean> {
 
 /** Removes whatever a test left on its ports (running or not). */
 export async function removeContainersOn(pool: string, ports: number[]): Promise<void> {
-  const { stdout } = await run('docker', ['ps', '-a', '--no-trunc', '--filter', `label=selfieless.pool=${pool}`, '--format', '{{.ID}}\t{{.Label "selfieless.port"}}']);
+  const { stdout } = await run('docker', [
+    'ps',
+    '-a',
+    '--no-trunc',
+    '--filter',
+    `label=selfieless.pool=${pool}`,
+    '--format',
+    '{{.ID}}\t{{.Label "selfieless.port"}}',
+  ]);
   const ids = stdout
     .split('\n')
     .filter(Boolean)
@@ -167,7 +193,15 @@ export function dockerConfig(options: {
     listen: { host: '127.0.0.1', port: options.listenPort },
     admin: { host: '127.0.0.1', port: options.adminPort },
     runtime: { kind: 'docker', publishHost: options.publishHost ?? '127.0.0.1', owner: TEST_OWNER },
-    health: { intervalMs: 1000, timeoutMs: 800, failureThreshold: 3, startupGraceMs: 15000, backoffInitialMs: 500, backoffMaxMs: 5000, ...options.health },
+    health: {
+      intervalMs: 1000,
+      timeoutMs: 800,
+      failureThreshold: 3,
+      startupGraceMs: 15000,
+      backoffInitialMs: 500,
+      backoffMaxMs: 5000,
+      ...options.health,
+    },
     scaling: { windowSeconds: options.windowSeconds ?? 120, requestsPerReplica: 20 },
     teardownOnExit: false,
     pools: [
@@ -187,7 +221,12 @@ export function dockerConfig(options: {
 }
 
 /** A JSON request on a fresh connection. */
-export function request(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+export function request(
+  port: number,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = http.request(
@@ -198,7 +237,10 @@ export function request(port: number, method: string, path: string, body?: unkno
         path,
         agent: false,
         timeout: 10_000,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        headers:
+          payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
       },
       (res) => {
         let text = '';

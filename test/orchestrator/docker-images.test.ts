@@ -39,21 +39,33 @@ describeWith('docker', 'the service images', () => {
   beforeAll(() => ensureImages({ log: () => {} }), 300_000);
 
   const inspect = async (image: string): Promise<ImageConfig> =>
-    (JSON.parse((await run('docker', ['image', 'inspect', image])).stdout) as { Config: ImageConfig }[])[0].Config;
+    (JSON.parse((await run('docker', ['image', 'inspect', image])).stdout) as { Config: ImageConfig }[])[0]
+      .Config;
 
   test.each(SERVICES)('%s runs as the non-root node user and stops on SIGTERM', async (service) => {
     const config = await inspect(imageName(service));
     expect(config.User).toBe('node');
     expect(config.StopSignal).toBe('SIGTERM');
-    const { stdout } = await run('docker', ['run', '--rm', imageName(service), 'node', '-e', 'console.log(process.getuid())']);
+    const { stdout } = await run('docker', [
+      'run',
+      '--rm',
+      imageName(service),
+      'node',
+      '-e',
+      'console.log(process.getuid())',
+    ]);
     expect(stdout.trim()).toBe('1000');
   });
 
-  test.each(SERVICES)('%s loads its external packages: the SQLite addon and the MySQL driver', async (service) => {
-    const script = "const D = require('better-sqlite3'); const db = new D(':memory:'); console.log(db.prepare('select 41 + 1 as n').get().n, typeof require('mysql2/promise').createPool)";
-    const { stdout } = await run('docker', ['run', '--rm', imageName(service), 'node', '-e', script]);
-    expect(stdout.trim()).toBe('42 function');
-  });
+  test.each(SERVICES)(
+    '%s loads its external packages: the SQLite addon and the MySQL driver',
+    async (service) => {
+      const script =
+        "const D = require('better-sqlite3'); const db = new D(':memory:'); console.log(db.prepare('select 41 + 1 as n').get().n, typeof require('mysql2/promise').createPool)";
+      const { stdout } = await run('docker', ['run', '--rm', imageName(service), 'node', '-e', script]);
+      expect(stdout.trim()).toBe('42 function');
+    },
+  );
 
   test('the users image says nothing about acts in its command, environment or ports', async () => {
     const config = await inspect(imageName('users'));

@@ -52,7 +52,16 @@ describeWith('docker', 'the orchestrator on Docker', () => {
     const first = await freePortRange(4);
     ports = [first, first + 1, first + 2, first + 3];
     const listen = await freePort();
-    await start(dockerConfig({ pool: POOL, firstPort: first, listenPort: listen, adminPort: await freePort(), windowSeconds: 10, publishHost: '0.0.0.0' }));
+    await start(
+      dockerConfig({
+        pool: POOL,
+        firstPort: first,
+        listenPort: listen,
+        adminPort: await freePort(),
+        windowSeconds: 10,
+        publishHost: '0.0.0.0',
+      }),
+    );
 
     const [only] = await waitFor('one acts container on the first port', async () => {
       const rows = await containersOn(POOL, ports);
@@ -60,19 +69,32 @@ describeWith('docker', 'the orchestrator on Docker', () => {
     });
     expect(only.image).toBe('acts:latest');
     expect(await dockerPort(only.id)).toContain(`0.0.0.0:${first}`);
-    await waitFor('the replica in rotation', async () => (await httpGet(listen, '/api/v1/_health')).status === 200);
+    await waitFor(
+      'the replica in rotation',
+      async () => (await httpGet(listen, '/api/v1/_health')).status === 200,
+    );
 
-    for (let i = 0; i < 20; i++) expect((await request(listen, 'GET', '/api/v1/categories')).status).toBeLessThan(500);
+    for (let i = 0; i < 20; i++)
+      expect((await request(listen, 'GET', '/api/v1/categories')).status).toBeLessThan(500);
 
-    const two = await waitFor('a second container after the window', async () => {
-      const rows = await containersOn(POOL, ports);
-      return rows.length === 2 ? rows : undefined;
-    }, 30_000);
+    const two = await waitFor(
+      'a second container after the window',
+      async () => {
+        const rows = await containersOn(POOL, ports);
+        return rows.length === 2 ? rows : undefined;
+      },
+      30_000,
+    );
     expect(two.map((r) => r.port)).toEqual([first, first + 1]);
     expect(two[0].id).toBe(only.id);
     await waitFor('both in rotation', async () => {
-      const answers = await Promise.all([httpGet(first, '/api/v1/_health'), httpGet(first + 1, '/api/v1/_health')]);
-      return answers.every((a) => a.status === 200) && (await httpGet(listen, '/api/v1/_health')).status === 200;
+      const answers = await Promise.all([
+        httpGet(first, '/api/v1/_health'),
+        httpGet(first + 1, '/api/v1/_health'),
+      ]);
+      return (
+        answers.every((a) => a.status === 200) && (await httpGet(listen, '/api/v1/_health')).status === 200
+      );
     });
     await waitFor('the balancer to use both', async () => {
       const before = await Promise.all([countOn(first), countOn(first + 1)]);
@@ -95,10 +117,14 @@ describeWith('docker', 'the orchestrator on Docker', () => {
     await waitForHealthy(first);
     expect(await exists(only.id)).toBe(false);
 
-    const last = await waitFor('one container after the next window', async () => {
-      const rows = await containersOn(POOL, ports);
-      return rows.length === 1 ? rows : undefined;
-    }, 30_000);
+    const last = await waitFor(
+      'one container after the next window',
+      async () => {
+        const rows = await containersOn(POOL, ports);
+        return rows.length === 1 ? rows : undefined;
+      },
+      30_000,
+    );
     expect(last[0].port).toBe(first);
     expect(last[0].id).toBe(replaced.id);
   }, 120_000);
@@ -109,7 +135,15 @@ describeWith('docker', 'the orchestrator on Docker', () => {
     const listen = await freePort();
     // Probes of healthy replicas every 60 s: nothing but the exit event can act within this test.
     const orchestrator = await start(
-      dockerConfig({ pool: POOL, firstPort: first, listenPort: listen, adminPort: await freePort(), autoscale: false, minReplicas: 2, health: { intervalMs: 60_000, timeoutMs: 800 } }),
+      dockerConfig({
+        pool: POOL,
+        firstPort: first,
+        listenPort: listen,
+        adminPort: await freePort(),
+        autoscale: false,
+        minReplicas: 2,
+        health: { intervalMs: 60_000, timeoutMs: 800 },
+      }),
     );
     await waitFor('two replicas in rotation', () => allInRotation(orchestrator, 2), 30_000);
     const [, victim] = await containersOn(POOL, ports);
@@ -135,7 +169,9 @@ describeWith('docker', 'the orchestrator on Docker', () => {
     await Promise.all(loaders);
 
     const afterKill = orchestrator.logs.slice(killedAt);
-    const probeVerdicts = afterKill.filter((l) => l.port === first + 1 && /health|probe|no answer/i.test(String(l.reason ?? '')));
+    const probeVerdicts = afterKill.filter(
+      (l) => l.port === first + 1 && /health|probe|no answer/i.test(String(l.reason ?? '')),
+    );
     expect(probeVerdicts.filter((l) => afterKill.indexOf(l) < afterKill.indexOf(exitLine))).toEqual([]);
     // Only requests already on their way to the killed container can fail; none is routed there after.
     expect(statuses.filter((s) => s >= 500 && s !== 502)).toEqual([]);
@@ -147,7 +183,14 @@ describeWith('docker', 'the orchestrator on Docker', () => {
     ports = [first, first + 1];
     const listen = await freePort();
     const admin = await freePort();
-    const config = dockerConfig({ pool: POOL, firstPort: first, listenPort: listen, adminPort: admin, autoscale: false, minReplicas: 2 });
+    const config = dockerConfig({
+      pool: POOL,
+      firstPort: first,
+      listenPort: listen,
+      adminPort: admin,
+      autoscale: false,
+      minReplicas: 2,
+    });
     const before = await start(config);
     await waitFor('two replicas in rotation', () => allInRotation(before, 2), 30_000);
     const ids = (await containersOn(POOL, ports)).map((r) => r.id);
@@ -162,76 +205,122 @@ describeWith('docker', 'the orchestrator on Docker', () => {
     expect(status.pools[0].replicas.map((r) => r.id).sort()).toEqual([...ids].sort());
 
     const counts = await Promise.all(ports.map(countOn));
-    for (let i = 0; i < 4; i++) expect((await request(listen, 'GET', '/api/v1/categories')).status).toBeLessThan(500);
+    for (let i = 0; i < 4; i++)
+      expect((await request(listen, 'GET', '/api/v1/categories')).status).toBeLessThan(500);
     const counted = await Promise.all(ports.map(countOn));
     expect(counted.map((c, i) => c - counts[i])).toEqual([2, 2]);
   }, 120_000);
 
   const mysqlTest = unmetReason('mysql') === null || process.env.REQUIRE_MYSQL === '1' ? test : test.skip;
-  mysqlTest('serves the API through the front door with both pools on MySQL, reached through the relay', async () => {
-    const suffix = randomBytes(4).toString('hex');
-    const actsDb = `acts_docker_${suffix}`;
-    const usersDb = `users_docker_${suffix}`;
-    // The acts pool may grow to 4 replicas; the users pool's range must not overlap it.
-    const first = await freePortRange(5);
-    ports = [first, first + 1, first + 2, first + 3];
-    const usersPort = first + 4;
-    const listen = await freePort();
-    const base = new URL(MYSQL_URL_BASE);
-    const dbUrl = (db: string) => `${base.protocol}//${base.username || 'root'}${base.password ? `:${base.password}` : ''}@${base.hostname}:${base.port || 3306}/${db}`;
-    const config = dockerConfig({
-      pool: POOL,
-      firstPort: first,
-      listenPort: listen,
-      adminPort: await freePort(),
-      autoscale: false,
-      env: { DATABASE_URL: dbUrl(actsDb), USERS_URL: `http://127.0.0.1:${listen}`, PUBLIC_ORIGIN: 'http://localhost' },
-    }) as { pools: object[] };
-    config.pools.push({
-      name: 'users',
-      image: 'users:latest',
-      firstPort: usersPort,
-      internalPort: 8100,
-      env: { DATABASE_URL: dbUrl(usersDb), LOG_LEVEL: 'warn' },
-      minReplicas: 1,
-      maxReplicas: 1,
-      autoscale: false,
-      pathPrefixes: ['/api/v1/users'],
-    });
-    const connection = await mysql.createConnection({ host: base.hostname, port: Number(base.port || 3306), user: base.username || 'root', password: base.password });
-    try {
-      const orchestrator = await start(config);
-      await waitFor('both pools in rotation', async () => {
-        const status = await orchestrator.status();
-        return status.pools.length === 2 && status.pools.every((p) => p.replicas.length === 1 && p.replicas[0].inRotation);
-      }, 30_000);
+  mysqlTest(
+    'serves the API through the front door with both pools on MySQL, reached through the relay',
+    async () => {
+      const suffix = randomBytes(4).toString('hex');
+      const actsDb = `acts_docker_${suffix}`;
+      const usersDb = `users_docker_${suffix}`;
+      // The acts pool may grow to 4 replicas; the users pool's range must not overlap it.
+      const first = await freePortRange(5);
+      ports = [first, first + 1, first + 2, first + 3];
+      const usersPort = first + 4;
+      const listen = await freePort();
+      const base = new URL(MYSQL_URL_BASE);
+      const dbUrl = (db: string) =>
+        `${base.protocol}//${base.username || 'root'}${base.password ? `:${base.password}` : ''}@${base.hostname}:${base.port || 3306}/${db}`;
+      const config = dockerConfig({
+        pool: POOL,
+        firstPort: first,
+        listenPort: listen,
+        adminPort: await freePort(),
+        autoscale: false,
+        env: {
+          DATABASE_URL: dbUrl(actsDb),
+          USERS_URL: `http://127.0.0.1:${listen}`,
+          PUBLIC_ORIGIN: 'http://localhost',
+        },
+      }) as { pools: object[] };
+      config.pools.push({
+        name: 'users',
+        image: 'users:latest',
+        firstPort: usersPort,
+        internalPort: 8100,
+        env: { DATABASE_URL: dbUrl(usersDb), LOG_LEVEL: 'warn' },
+        minReplicas: 1,
+        maxReplicas: 1,
+        autoscale: false,
+        pathPrefixes: ['/api/v1/users'],
+      });
+      const connection = await mysql.createConnection({
+        host: base.hostname,
+        port: Number(base.port || 3306),
+        user: base.username || 'root',
+        password: base.password,
+      });
+      try {
+        const orchestrator = await start(config);
+        await waitFor(
+          'both pools in rotation',
+          async () => {
+            const status = await orchestrator.status();
+            return (
+              status.pools.length === 2 &&
+              status.pools.every((p) => p.replicas.length === 1 && p.replicas[0].inRotation)
+            );
+          },
+          30_000,
+        );
 
-      const password = 'a'.repeat(40);
-      expect(await request(listen, 'POST', '/api/v1/users', { username: 'alice', password })).toEqual({ status: 201, body: '{}' });
-      expect(await request(listen, 'POST', '/api/v1/categories', ['cats'])).toEqual({ status: 201, body: '{}' });
-      const act = { actId: 4242, username: 'alice', timestamp: '10-10-2019:45-23-03', caption: 'hello', categoryName: 'cats', imgB64: 'bWF5byBvciBtdXN0Pw==' };
-      expect(await request(listen, 'POST', '/api/v1/acts', act)).toEqual({ status: 201, body: '{}' });
-      expect(await request(listen, 'POST', '/api/v1/acts', { ...act, actId: 4243, username: 'nobody' })).toMatchObject({ status: 400 });
-      expect(await request(listen, 'GET', '/api/v1/categories')).toEqual({ status: 200, body: '{"cats":1}' });
-      expect(await request(listen, 'POST', '/api/v1/acts/upvote', [4242])).toEqual({ status: 200, body: '{}' });
-      const listed = await request(listen, 'GET', '/api/v1/categories/cats/acts');
-      expect(listed.status).toBe(200);
-      expect(JSON.parse(listed.body)).toEqual([{ ...act, upvotes: 1 }]);
-      expect(await request(listen, 'GET', '/api/v1/acts/count')).toEqual({ status: 200, body: '[1]' });
+        const password = 'a'.repeat(40);
+        expect(await request(listen, 'POST', '/api/v1/users', { username: 'alice', password })).toEqual({
+          status: 201,
+          body: '{}',
+        });
+        expect(await request(listen, 'POST', '/api/v1/categories', ['cats'])).toEqual({
+          status: 201,
+          body: '{}',
+        });
+        const act = {
+          actId: 4242,
+          username: 'alice',
+          timestamp: '10-10-2019:45-23-03',
+          caption: 'hello',
+          categoryName: 'cats',
+          imgB64: 'bWF5byBvciBtdXN0Pw==',
+        };
+        expect(await request(listen, 'POST', '/api/v1/acts', act)).toEqual({ status: 201, body: '{}' });
+        expect(
+          await request(listen, 'POST', '/api/v1/acts', { ...act, actId: 4243, username: 'nobody' }),
+        ).toMatchObject({ status: 400 });
+        expect(await request(listen, 'GET', '/api/v1/categories')).toEqual({
+          status: 200,
+          body: '{"cats":1}',
+        });
+        expect(await request(listen, 'POST', '/api/v1/acts/upvote', [4242])).toEqual({
+          status: 200,
+          body: '{}',
+        });
+        const listed = await request(listen, 'GET', '/api/v1/categories/cats/acts');
+        expect(listed.status).toBe(200);
+        expect(JSON.parse(listed.body)).toEqual([{ ...act, upvotes: 1 }]);
+        expect(await request(listen, 'GET', '/api/v1/acts/count')).toEqual({ status: 200, body: '[1]' });
 
-      const [rows] = await connection.query('SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema IN (?, ?)', [actsDb, usersDb]);
-      expect((rows as { n: number }[])[0].n).toBeGreaterThanOrEqual(2);
+        const [rows] = await connection.query(
+          'SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema IN (?, ?)',
+          [actsDb, usersDb],
+        );
+        expect((rows as { n: number }[])[0].n).toBeGreaterThanOrEqual(2);
 
-      expect(await request(listen, 'DELETE', '/api/v1/acts/4242')).toEqual({ status: 200, body: '{}' });
-      expect(await request(listen, 'GET', '/api/v1/acts/count')).toEqual({ status: 200, body: '[0]' });
-    } finally {
-      await Promise.all(orchestrators.map((o) => o.stop()));
-      orchestrators = [];
-      await removeContainersOn(POOL, ports);
-      await removeContainersOn('users', [usersPort]);
-      await connection.query(`DROP DATABASE IF EXISTS \`${actsDb}\``);
-      await connection.query(`DROP DATABASE IF EXISTS \`${usersDb}\``);
-      await connection.end();
-    }
-  }, 120_000);
+        expect(await request(listen, 'DELETE', '/api/v1/acts/4242')).toEqual({ status: 200, body: '{}' });
+        expect(await request(listen, 'GET', '/api/v1/acts/count')).toEqual({ status: 200, body: '[0]' });
+      } finally {
+        await Promise.all(orchestrators.map((o) => o.stop()));
+        orchestrators = [];
+        await removeContainersOn(POOL, ports);
+        await removeContainersOn('users', [usersPort]);
+        await connection.query(`DROP DATABASE IF EXISTS \`${actsDb}\``);
+        await connection.query(`DROP DATABASE IF EXISTS \`${usersDb}\``);
+        await connection.end();
+      }
+    },
+    120_000,
+  );
 });

@@ -9,7 +9,13 @@ import net from 'node:net';
 import { promisify } from 'node:util';
 import { bridgeGateway, hostIPv4Addresses, type IpamConfig } from '../../orchestrator/docker-runtime';
 import { silentLogger } from '../../orchestrator/log';
-import { createLoopbackRelays, isLoopbackHost, loopbackTarget, startTcpRelay, withHost } from '../../orchestrator/tcp-relay';
+import {
+  createLoopbackRelays,
+  isLoopbackHost,
+  loopbackTarget,
+  startTcpRelay,
+  withHost,
+} from '../../orchestrator/tcp-relay';
 import { ensureImages } from '../../scripts/image-builder';
 import { describeWith, freePort } from '../support/requirements';
 
@@ -42,9 +48,12 @@ describe('which settings name a loopback service', () => {
     expect(isLoopbackHost(host)).toBe(true);
   });
 
-  test.each(['128.0.0.1', '172.17.0.1', '1.127.0.0.1', 'localhost.example.com'])('%s is not loopback', (host) => {
-    expect(isLoopbackHost(host)).toBe(false);
-  });
+  test.each(['128.0.0.1', '172.17.0.1', '1.127.0.0.1', 'localhost.example.com'])(
+    '%s is not loopback',
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(false);
+    },
+  );
 });
 
 describe('rewriting a URL to the gateway', () => {
@@ -101,7 +110,13 @@ describe('the TCP relay', () => {
 
   test('drops the client when the target refuses, without failing itself', async () => {
     const deadPort = await freePort();
-    const relay = await startTcpRelay({ listenHost: '127.0.0.1', listenPort: 0, targetHost: '127.0.0.1', targetPort: deadPort, logger: silentLogger });
+    const relay = await startTcpRelay({
+      listenHost: '127.0.0.1',
+      listenPort: 0,
+      targetHost: '127.0.0.1',
+      targetPort: deadPort,
+      logger: silentLogger,
+    });
     const closed = await new Promise<boolean>((resolve) => {
       const socket = net.connect({ port: relay.listenPort, host: '127.0.0.1' });
       socket.on('error', () => {});
@@ -123,8 +138,16 @@ describe('loopback relays for container settings', () => {
     const target = await echoServer();
     const port = (target.address() as net.AddressInfo).port;
     const relays = createLoopbackRelays({ gatewayAddress: async () => gateway, logger: silentLogger });
-    const env = await relays.rewriteEnv({ SERVICE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: 'sqlite:/data/x.db', LOG_LEVEL: 'warn' });
-    expect(env).toEqual({ SERVICE_URL: `http://${gateway}:${port}`, DATABASE_URL: 'sqlite:/data/x.db', LOG_LEVEL: 'warn' });
+    const env = await relays.rewriteEnv({
+      SERVICE_URL: `http://127.0.0.1:${port}`,
+      DATABASE_URL: 'sqlite:/data/x.db',
+      LOG_LEVEL: 'warn',
+    });
+    expect(env).toEqual({
+      SERVICE_URL: `http://${gateway}:${port}`,
+      DATABASE_URL: 'sqlite:/data/x.db',
+      LOG_LEVEL: 'warn',
+    });
     expect(await talk(port, gateway, 'via gateway')).toBe('echo:via gateway');
     await relays.close();
     await closeServer(target);
@@ -132,7 +155,10 @@ describe('loopback relays for container settings', () => {
 
   test('looks up the gateway only when a setting needs it', async () => {
     let lookups = 0;
-    const relays = createLoopbackRelays({ gatewayAddress: async () => (lookups++, gateway), logger: silentLogger });
+    const relays = createLoopbackRelays({
+      gatewayAddress: async () => (lookups++, gateway),
+      logger: silentLogger,
+    });
     await relays.rewriteEnv({ DATABASE_URL: 'sqlite:/data/x.db' });
     expect(lookups).toBe(0);
     await relays.close();
@@ -158,7 +184,13 @@ describeWith('docker', 'a container reaching a loopback-only server', () => {
     const server = http.createServer((_req, res) => res.end('hello from the host loopback'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
-    const { stdout: ipam } = await run('docker', ['network', 'inspect', 'bridge', '--format', '{{json .IPAM.Config}}']);
+    const { stdout: ipam } = await run('docker', [
+      'network',
+      'inspect',
+      'bridge',
+      '--format',
+      '{{json .IPAM.Config}}',
+    ]);
     const gateway = bridgeGateway(JSON.parse(ipam) as IpamConfig[], hostIPv4Addresses());
     expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     const relays = createLoopbackRelays({ gatewayAddress: async () => gateway!, logger: silentLogger });
@@ -166,7 +198,16 @@ describeWith('docker', 'a container reaching a loopback-only server', () => {
       const env = await relays.rewriteEnv({ TARGET: `http://127.0.0.1:${port}/` });
       const { stdout } = await run(
         'docker',
-        ['run', '--rm', '-e', `TARGET=${env.TARGET}`, 'acts:latest', 'node', '-e', 'fetch(process.env.TARGET).then((r) => r.text()).then(console.log)'],
+        [
+          'run',
+          '--rm',
+          '-e',
+          `TARGET=${env.TARGET}`,
+          'acts:latest',
+          'node',
+          '-e',
+          'fetch(process.env.TARGET).then((r) => r.text()).then(console.log)',
+        ],
         { timeout: 30_000 },
       );
       expect(stdout.trim()).toBe('hello from the host loopback');

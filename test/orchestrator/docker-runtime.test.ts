@@ -56,7 +56,9 @@ describe('the create request', () => {
 
   test('publishes the internal port on the replica host port of the publish host, as a string', () => {
     expect(request.ExposedPorts).toEqual({ '8000/tcp': {} });
-    expect(request.HostConfig.PortBindings).toEqual({ '8000/tcp': [{ HostIp: '0.0.0.0', HostPort: '8001' }] });
+    expect(request.HostConfig.PortBindings).toEqual({
+      '8000/tcp': [{ HostIp: '0.0.0.0', HostPort: '8001' }],
+    });
   });
 
   test('sets PORT to the internal port over anything the pool says', () => {
@@ -80,16 +82,33 @@ describe('the create request', () => {
   });
 
   test('refuses a spec without an image', () => {
-    expect(() => createRequest({ ...spec, image: undefined }, {}, 'o', '127.0.0.1')).toThrow(/needs an image/);
+    expect(() => createRequest({ ...spec, image: undefined }, {}, 'o', '127.0.0.1')).toThrow(
+      /needs an image/,
+    );
   });
 });
 
 describe('the bridge gateway containers reach the host on', () => {
   test.each([
-    ['the configured gateway', [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.9' }], ['172.17.0.1'], '172.17.0.9'],
-    ['the host address inside the subnet', [{ Subnet: '172.17.0.0/16' }], ['10.0.0.5', '172.17.0.1'], '172.17.0.1'],
+    [
+      'the configured gateway',
+      [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.9' }],
+      ['172.17.0.1'],
+      '172.17.0.9',
+    ],
+    [
+      'the host address inside the subnet',
+      [{ Subnet: '172.17.0.0/16' }],
+      ['10.0.0.5', '172.17.0.1'],
+      '172.17.0.1',
+    ],
     ['a /24 subnet', [{ Subnet: '192.168.200.0/24' }], ['192.168.201.1', '192.168.200.1'], '192.168.200.1'],
-    ["the subnet's first address while the bridge interface is down", [{ Subnet: '172.17.0.0/16' }], ['10.0.0.5'], '172.17.0.1'],
+    [
+      "the subnet's first address while the bridge interface is down",
+      [{ Subnet: '172.17.0.0/16' }],
+      ['10.0.0.5'],
+      '172.17.0.1',
+    ],
     ['nothing for an IPv6-only network', [{ Subnet: 'fd00::/64' }], ['172.17.0.1'], undefined],
   ])('is %s', (_, configs, addresses, expected) => {
     expect(bridgeGateway(configs, addresses)).toBe(expected);
@@ -104,7 +123,13 @@ describe('listed containers', () => {
     ['exited', false],
     ['created', false],
   ])('a %s container is a replica with running=%s', (State, running) => {
-    expect(toReplicaInfo({ Id: 'c1', Labels: labels, State }, 'me')).toEqual({ id: 'c1', pool: 'acts', port: 8002, specHash: 'h1', running });
+    expect(toReplicaInfo({ Id: 'c1', Labels: labels, State }, 'me')).toEqual({
+      id: 'c1',
+      pool: 'acts',
+      port: 8002,
+      specHash: 'h1',
+      running,
+    });
   });
 
   test.each([
@@ -120,7 +145,14 @@ describe('listed containers', () => {
 describe('events', () => {
   const ours = { [LABEL.owner]: 'me', [LABEL.pool]: 'acts', [LABEL.port]: '8000' };
   const line = (action: string, attributes: Record<string, string>, id = 'c1') =>
-    JSON.stringify({ Type: 'container', Action: action, status: action, id, Actor: { ID: id, Attributes: attributes }, timeNano: 1_700_000_000_000_000_000 });
+    JSON.stringify({
+      Type: 'container',
+      Action: action,
+      status: action,
+      id,
+      Actor: { ID: id, Attributes: attributes },
+      timeNano: 1_700_000_000_000_000_000,
+    });
 
   test.each([
     ['die', { exitCode: '137' }, 'killed (exit code 137)'],
@@ -188,21 +220,32 @@ class FakeEngine implements DockerApi {
   }
 
   getNetwork() {
-    return { inspect: () => Promise.resolve({ IPAM: { Config: [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }] } }) };
+    return {
+      inspect: () =>
+        Promise.resolve({ IPAM: { Config: [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }] } }),
+    };
   }
 }
 
 /** A create answered 409 because a container of that name (with that owner) exists. */
 const conflictWith = (engine: FakeEngine, owner: string, id: string) => (opts: ContainerCreateRequest) => {
   engine.existing.set(opts.name, { Id: id, owner });
-  return Promise.reject(Object.assign(new Error('Conflict. The container name is already in use'), { statusCode: 409 }));
+  return Promise.reject(
+    Object.assign(new Error('Conflict. The container name is already in use'), { statusCode: 409 }),
+  );
 };
 
 describe('the runtime against an engine that misbehaves', () => {
   let engine: FakeEngine;
   const runtimes: { close(): Promise<void> }[] = [];
   const makeRuntime = (timeouts = {}) => {
-    const runtime = createDockerRuntime({ publishHost: '127.0.0.1', logger: silentLogger, docker: engine, owner: 'me', timeouts });
+    const runtime = createDockerRuntime({
+      publishHost: '127.0.0.1',
+      logger: silentLogger,
+      docker: engine,
+      owner: 'me',
+      timeouts,
+    });
     runtimes.push(runtime);
     return runtime;
   };
@@ -241,7 +284,11 @@ describe('the runtime against an engine that misbehaves', () => {
     runtime.onExit((e) => exits.push(e));
     const stream = await waitFor('the events stream', async () => engine.eventStreams[0]);
     const labels = { [LABEL.owner]: 'me', [LABEL.pool]: 'acts', [LABEL.port]: '8000' };
-    const die = JSON.stringify({ Action: 'die', Actor: { ID: 'c9', Attributes: { ...labels, exitCode: '137' } }, timeNano: 2e18 });
+    const die = JSON.stringify({
+      Action: 'die',
+      Actor: { ID: 'c9', Attributes: { ...labels, exitCode: '137' } },
+      timeNano: 2e18,
+    });
     const destroy = JSON.stringify({ Action: 'destroy', Actor: { ID: 'c9', Attributes: labels } });
     stream.write(die.slice(0, 20));
     stream.write(die.slice(20) + '\n' + destroy + '\n');
@@ -252,7 +299,13 @@ describe('the runtime against an engine that misbehaves', () => {
   test('a stream that ends is reopened from the time of the last event seen', async () => {
     makeRuntime();
     const first = await waitFor('the events stream', async () => engine.eventStreams[0]);
-    first.write(JSON.stringify({ Action: 'start', Actor: { ID: 'c1', Attributes: {} }, timeNano: 1_800_000_000_500_000_000 }) + '\n');
+    first.write(
+      JSON.stringify({
+        Action: 'start',
+        Actor: { ID: 'c1', Attributes: {} },
+        timeNano: 1_800_000_000_500_000_000,
+      }) + '\n',
+    );
     first.end();
     await waitFor('a new events stream', async () => engine.eventStreams[1]);
     expect(engine.eventSince[1]).toBe(1_800_000_000);

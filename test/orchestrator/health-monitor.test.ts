@@ -1,10 +1,20 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HealthMonitor, judgeProbe, type ProbeOutcome, type ProbeState } from '../../orchestrator/health-monitor';
+import {
+  HealthMonitor,
+  judgeProbe,
+  type ProbeOutcome,
+  type ProbeState,
+} from '../../orchestrator/health-monitor';
 import { freePort } from '../support/requirements';
 
 const rules = { failureThreshold: 3, startupGraceMs: 10_000 };
-const fresh: ProbeState = { healthy: undefined, passedOnce: false, consecutiveFailures: 0, watchedSinceMs: 0 };
+const fresh: ProbeState = {
+  healthy: undefined,
+  passedOnce: false,
+  consecutiveFailures: 0,
+  watchedSinceMs: 0,
+};
 const healthy: ProbeState = { healthy: true, passedOnce: true, consecutiveFailures: 0, watchedSinceMs: 0 };
 const pass: ProbeOutcome = { kind: 'pass', status: 200 };
 const refused: ProbeOutcome = { kind: 'failure', reason: 'ECONNREFUSED' };
@@ -18,9 +28,23 @@ describe('judgeProbe', () => {
     ['a 5xx on a healthy replica is unhealthy at once', healthy, error500, 100, false, 1],
     ['refused during the start-up grace is not counted', fresh, refused, 9_999, undefined, 0],
     ['refused after the grace counts one failure', fresh, refused, 10_000, undefined, 1],
-    ['the third failure in a row after the grace is unhealthy', { ...fresh, consecutiveFailures: 2 }, refused, 20_000, false, 3],
+    [
+      'the third failure in a row after the grace is unhealthy',
+      { ...fresh, consecutiveFailures: 2 },
+      refused,
+      20_000,
+      false,
+      3,
+    ],
     ['a healthy replica has no grace: failures count at once', healthy, refused, 100, undefined, 1],
-    ['a healthy replica failing three times is unhealthy', { ...healthy, consecutiveFailures: 2 }, refused, 100, false, 3],
+    [
+      'a healthy replica failing three times is unhealthy',
+      { ...healthy, consecutiveFailures: 2 },
+      refused,
+      100,
+      false,
+      3,
+    ],
     ['a pass resets the failure count', { ...healthy, consecutiveFailures: 2 }, pass, 100, undefined, 0],
   ])('%s', (_name, state, outcome, now, change, failures) => {
     const verdict = judgeProbe(state, outcome, now, rules);
@@ -67,7 +91,10 @@ describe('HealthMonitor against real sockets', () => {
     maxInFlight = 0;
   });
 
-  function monitorWith(events: Array<[number, boolean, string]>, overrides: Partial<ConstructorParameters<typeof HealthMonitor>[0]> = {}) {
+  function monitorWith(
+    events: Array<[number, boolean, string]>,
+    overrides: Partial<ConstructorParameters<typeof HealthMonitor>[0]> = {},
+  ) {
     return new HealthMonitor({
       // Generous timeouts: a loaded machine must not turn a passing probe into a timeout.
       intervalMs: 200,
@@ -149,6 +176,9 @@ describe('HealthMonitor against real sockets', () => {
     monitor.recheck(port);
     await until(() => events.length === 2);
     monitor.stop();
-    expect(events).toEqual([[port, true, expect.any(String)], [port, true, expect.any(String)]]);
+    expect(events).toEqual([
+      [port, true, expect.any(String)],
+      [port, true, expect.any(String)],
+    ]);
   });
 });

@@ -19,17 +19,26 @@ export interface Reply {
 }
 
 /** One request over a fresh connection (no pooling, so nothing lingers between tests). */
-export function request(port: number, method: string, urlPath: string, host = '127.0.0.1', timeoutMs = 10_000): Promise<Reply> {
+export function request(
+  port: number,
+  method: string,
+  urlPath: string,
+  host = '127.0.0.1',
+  timeoutMs = 10_000,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, method, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host, port, method, path: urlPath, agent: false, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body, json: () => JSON.parse(body) });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath} on ${port} timed out`)));
     req.on('error', reject);
     req.end();
@@ -37,7 +46,10 @@ export function request(port: number, method: string, urlPath: string, host = '1
 }
 
 /** Polls until `check` holds; the suite's own timeout bounds the wait. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, pauseMs = 25): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  pauseMs = 25,
+): Promise<T> {
   for (;;) {
     try {
       const value = await check();
@@ -66,7 +78,6 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
-
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -121,8 +132,18 @@ export async function startTestOrchestrator(
     runtime: { kind: 'process' },
     // Crashes and exits are noticed at once; only hangs wait for the threshold, so generous
     // timeouts cost nothing and keep a busy machine's slow answer from counting as a failure.
-    health: { intervalMs: 500, timeoutMs: 450, failureThreshold: 3, startupGraceMs: 10_000, backoffInitialMs: 300, backoffMaxMs: 1_200 },
-    scaling: { windowSeconds: scaling.windowSeconds ?? 120, requestsPerReplica: scaling.requestsPerReplica ?? 20 },
+    health: {
+      intervalMs: 500,
+      timeoutMs: 450,
+      failureThreshold: 3,
+      startupGraceMs: 10_000,
+      backoffInitialMs: 300,
+      backoffMaxMs: 1_200,
+    },
+    scaling: {
+      windowSeconds: scaling.windowSeconds ?? 120,
+      requestsPerReplica: scaling.requestsPerReplica ?? 20,
+    },
     pools: [
       {
         name: 'fake',
@@ -135,10 +156,20 @@ export async function startTestOrchestrator(
       },
     ],
   });
-  const runtime = existingRuntime ?? createProcessRuntime({ cwd: REPO_ROOT, logDir: mkdtempSync(path.join(os.tmpdir(), 'orch-logs-')) });
+  const runtime =
+    existingRuntime ??
+    createProcessRuntime({ cwd: REPO_ROOT, logDir: mkdtempSync(path.join(os.tmpdir(), 'orch-logs-')) });
   const logs: Array<Record<string, unknown>> = [];
-  const logger = createLogger('test', 'debug', (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
-  const orchestrator = await startOrchestrator(config, { runtime, runtimeName: 'process', logger, auditIntervalMs: 500, closeGraceMs: 5_000 });
+  const logger = createLogger('test', 'debug', (line) =>
+    logs.push(JSON.parse(line) as Record<string, unknown>),
+  );
+  const orchestrator = await startOrchestrator(config, {
+    runtime,
+    runtimeName: 'process',
+    logger,
+    auditIntervalMs: 500,
+    closeGraceMs: 5_000,
+  });
   return {
     orchestrator,
     runtime,

@@ -5,7 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseMainArgs } from '../../orchestrator/main';
 import { freePort } from '../support/requirements';
-import { FAKE_SERVICE, REPO_ROOT, eventually, freePortRange, isListening, processAlive, request } from './helpers';
+import {
+  FAKE_SERVICE,
+  REPO_ROOT,
+  eventually,
+  freePortRange,
+  isListening,
+  processAlive,
+  request,
+} from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -53,15 +61,22 @@ describe('orchestrator/main.ts as a process', () => {
       admin: { host: '127.0.0.1', port: adminPort },
       runtime: { kind: 'process', logDir: mkdtempSync(path.join(os.tmpdir(), 'orch-main-logs-')) },
       health: { intervalMs: 500, timeoutMs: 450 },
-      pools: [{ name: 'fake', command: FAKE_SERVICE, firstPort, minReplicas: 2, maxReplicas: 2, autoscale: false }],
+      pools: [
+        { name: 'fake', command: FAKE_SERVICE, firstPort, minReplicas: 2, maxReplicas: 2, autoscale: false },
+      ],
     });
     // The environment overrides the file's listen port.
     const run = runMain(['--config', file], { ORCH_LISTEN_PORT: String(listenPort) });
     const status = await eventually(async () => {
-      const s = (await request(adminPort, 'GET', '/status')).json<{ pools: Array<{ replicas: Array<{ id: string; inRotation: boolean }> }> }>();
+      const s = (await request(adminPort, 'GET', '/status')).json<{
+        pools: Array<{ replicas: Array<{ id: string; inRotation: boolean }> }>;
+      }>();
       return s.pools[0]!.replicas.length === 2 && s.pools[0]!.replicas.every((r) => r.inRotation) && s;
     }, 100);
-    const ports = [(await request(listenPort, 'GET', '/api/v1/a')).json<{ port: number }>().port, (await request(listenPort, 'GET', '/api/v1/b')).json<{ port: number }>().port];
+    const ports = [
+      (await request(listenPort, 'GET', '/api/v1/a')).json<{ port: number }>().port,
+      (await request(listenPort, 'GET', '/api/v1/b')).json<{ port: number }>().port,
+    ];
     expect(ports.sort()).toEqual([firstPort, firstPort + 1]);
 
     const slow = request(listenPort, 'GET', '/api/v1/slow?ms=800');
@@ -72,12 +87,25 @@ describe('orchestrator/main.ts as a process', () => {
     for (const r of status.pools[0]!.replicas) expect(processAlive(Number(r.id.slice(4)))).toBe(false);
     expect(await isListening(firstPort)).toBe(false);
     expect(await isListening(listenPort)).toBe(false);
-    const lines = run.output().trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string });
-    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['listening', 'replica state', 'signal received', 'stopped']));
+    const lines = run
+      .output()
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string });
+    expect(lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['listening', 'replica state', 'signal received', 'stopped']),
+    );
   });
 
   test('an invalid config exits with code 2 naming the field', async () => {
-    const run = runMain(['--config', writeConfig({ runtime: { kind: 'process' }, pools: [{ name: 'fake', firstPort: 'x', command: ['a'] }] })]);
+    const run = runMain([
+      '--config',
+      writeConfig({
+        runtime: { kind: 'process' },
+        pools: [{ name: 'fake', firstPort: 'x', command: ['a'] }],
+      }),
+    ]);
     expect(await run.exited).toBe(2);
     expect(run.output()).toContain('pools[0].firstPort must be an integer');
   });
@@ -89,7 +117,12 @@ describe('orchestrator/main.ts as a process', () => {
     const firstPort = await freePortRange(1);
     const run = runMain([
       '--config',
-      writeConfig({ listen: { host: '127.0.0.1', port: taken }, admin: { port: 0 }, runtime: { kind: 'process' }, pools: [{ name: 'fake', command: FAKE_SERVICE, firstPort }] }),
+      writeConfig({
+        listen: { host: '127.0.0.1', port: taken },
+        admin: { port: 0 },
+        runtime: { kind: 'process' },
+        pools: [{ name: 'fake', command: FAKE_SERVICE, firstPort }],
+      }),
     ]);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain(`front door port ${taken} on 127.0.0.1 is already in use`);

@@ -4,7 +4,15 @@ import { parseConfig } from '../../orchestrator/config';
 import { silentLogger } from '../../orchestrator/log';
 import { ListenError, startOrchestrator } from '../../orchestrator/orchestrator';
 import { createProcessRuntime } from '../../orchestrator/process-runtime';
-import { allInRotation, eventually, isListening, processAlive, request, startTestOrchestrator, type TestOrchestrator } from './helpers';
+import {
+  allInRotation,
+  eventually,
+  isListening,
+  processAlive,
+  request,
+  startTestOrchestrator,
+  type TestOrchestrator,
+} from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -20,7 +28,12 @@ describe('orchestrator over real processes: start, rotation, replacement', () =>
   test('starts exactly one replica on the first port, which joins rotation once healthy', async () => {
     t = await startTestOrchestrator();
     const pool = await allInRotation(t, [t.firstPort]);
-    expect(pool.replicas[0]).toMatchObject({ port: t.firstPort, id: expect.stringMatching(/^pid:/), health: 'healthy', restarts: 0 });
+    expect(pool.replicas[0]).toMatchObject({
+      port: t.firstPort,
+      id: expect.stringMatching(/^pid:/),
+      health: 'healthy',
+      restarts: 0,
+    });
     expect(pool.desiredReplicas).toBe(1);
     expect(pool.window).toMatchObject({ count: 0, windowsCompleted: 0 });
     const reply = await t.front('GET', '/api/v1/hello?x=1');
@@ -38,17 +51,21 @@ describe('orchestrator over real processes: start, rotation, replacement', () =>
     expect(t.pool().countedRequests).toBe(0);
   });
 
-  test.each([2, 3])('strict round-robin over %i replicas: every replica gets exactly its share, in turn', async (n) => {
-    t = await startTestOrchestrator({ minReplicas: n, maxReplicas: n, autoscale: false });
-    const ports = Array.from({ length: n }, (_, i) => t!.firstPort + i);
-    await allInRotation(t, ports);
-    for (const port of ports) await request(port, 'DELETE', '/api/v1/_count');
-    const served: number[] = [];
-    for (let i = 0; i < 3 * n; i++) served.push((await t.front('GET', '/api/v1/who')).json<{ port: number }>().port);
-    for (const port of ports) expect((await request(port, 'GET', '/api/v1/_count')).json()).toEqual([3]);
-    // Alternating: each window of n consecutive requests covers every replica once.
-    for (let i = 0; i + n <= served.length; i++) expect(new Set(served.slice(i, i + n)).size).toBe(n);
-  });
+  test.each([2, 3])(
+    'strict round-robin over %i replicas: every replica gets exactly its share, in turn',
+    async (n) => {
+      t = await startTestOrchestrator({ minReplicas: n, maxReplicas: n, autoscale: false });
+      const ports = Array.from({ length: n }, (_, i) => t!.firstPort + i);
+      await allInRotation(t, ports);
+      for (const port of ports) await request(port, 'DELETE', '/api/v1/_count');
+      const served: number[] = [];
+      for (let i = 0; i < 3 * n; i++)
+        served.push((await t.front('GET', '/api/v1/who')).json<{ port: number }>().port);
+      for (const port of ports) expect((await request(port, 'GET', '/api/v1/_count')).json()).toEqual([3]);
+      // Alternating: each window of n consecutive requests covers every replica once.
+      for (let i = 0; i + n <= served.length; i++) expect(new Set(served.slice(i, i + n)).size).toBe(n);
+    },
+  );
 
   test('a crashed replica (5xx health) is replaced on the same port by a new process that rejoins rotation', async () => {
     t = await startTestOrchestrator({ minReplicas: 2, maxReplicas: 2, autoscale: false });
@@ -100,8 +117,12 @@ describe('orchestrator over real processes: start, rotation, replacement', () =>
     expect(waits.slice(0, 3)).toEqual([300, 600, 1_200]);
     expect(Math.max(...waits)).toBe(1_200);
     const metrics = await request(t.orchestrator.adminPort, 'GET', '/metrics');
-    expect(metrics.body).toMatch(new RegExp(`orchestrator_replica_backoff_seconds\\{pool="fake",port="${t.firstPort}"\\} 1\\.2`));
-    expect(metrics.body).toMatch(new RegExp(`orchestrator_replica_restarts\\{pool="fake",port="${t.firstPort}"\\} [5-9]`));
+    expect(metrics.body).toMatch(
+      new RegExp(`orchestrator_replica_backoff_seconds\\{pool="fake",port="${t.firstPort}"\\} 1\\.2`),
+    );
+    expect(metrics.body).toMatch(
+      new RegExp(`orchestrator_replica_restarts\\{pool="fake",port="${t.firstPort}"\\} [5-9]`),
+    );
     expect(t.pool().replicas[0]!.failureStreak).toBeGreaterThanOrEqual(5);
   });
 
@@ -113,7 +134,15 @@ describe('orchestrator over real processes: start, rotation, replacement', () =>
     expect(status.status).toBe(200);
     expect(status.json()).toMatchObject({
       runtime: 'process',
-      pools: [{ name: 'fake', desiredReplicas: 1, countedRequests: 1, window: { count: 1 }, replicas: [{ port: t.firstPort, state: 'running', health: 'healthy' }] }],
+      pools: [
+        {
+          name: 'fake',
+          desiredReplicas: 1,
+          countedRequests: 1,
+          window: { count: 1 },
+          replicas: [{ port: t.firstPort, state: 'running', health: 'healthy' }],
+        },
+      ],
     });
     const metrics = await request(t.orchestrator.adminPort, 'GET', '/metrics');
     expect(metrics.body).toContain('orchestrator_counted_requests_total{pool="fake"} 1');
@@ -131,16 +160,28 @@ describe('orchestrator over real processes: start, rotation, replacement', () =>
     await t.orchestrator.stop({ teardown: false });
     for (const r of before.replicas) expect(processAlive(pidOf(r.id))).toBe(true);
     const stray = await t.runtime.start({
-      pool: 'fake', port: t.firstPort + 3, command: ['sleep', '300'], internalPort: 0, env: {}, specHash: 'an-old-spec',
+      pool: 'fake',
+      port: t.firstPort + 3,
+      command: ['sleep', '300'],
+      internalPort: 0,
+      env: {},
+      specHash: 'an-old-spec',
     });
-    const second = await startTestOrchestrator({ minReplicas: 2, maxReplicas: 4, autoscale: false }, {}, t.runtime, t.firstPort);
+    const second = await startTestOrchestrator(
+      { minReplicas: 2, maxReplicas: 4, autoscale: false },
+      {},
+      t.runtime,
+      t.firstPort,
+    );
     const old = t;
     t = second;
     const after = await allInRotation(second, [second.firstPort, second.firstPort + 1]);
     expect(after.replicas.map((r) => r.id)).toEqual(before.replicas.map((r) => r.id));
     expect(after.replicas.every((r) => r.restarts === 0)).toBe(true);
     expect(processAlive(pidOf(stray.id))).toBe(false);
-    expect((await second.runtime.list()).map((r) => r.id).sort()).toEqual(before.replicas.map((r) => r.id).sort());
+    expect((await second.runtime.list()).map((r) => r.id).sort()).toEqual(
+      before.replicas.map((r) => r.id).sort(),
+    );
     expect(old.runtime).toBe(second.runtime);
   });
 

@@ -1,4 +1,11 @@
-import { allInRotation, eventually, isListening, request, startTestOrchestrator, type TestOrchestrator } from './helpers';
+import {
+  allInRotation,
+  eventually,
+  isListening,
+  request,
+  startTestOrchestrator,
+  type TestOrchestrator,
+} from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -65,7 +72,10 @@ describe('orchestrator over real processes: auto-scaling and draining', () => {
   });
 
   test('a pool with autoscale off stays at its minimum whatever the traffic', async () => {
-    t = await startTestOrchestrator({ minReplicas: 1, autoscale: false }, { windowSeconds: 1, requestsPerReplica: 1 });
+    t = await startTestOrchestrator(
+      { minReplicas: 1, autoscale: false },
+      { windowSeconds: 1, requestsPerReplica: 1 },
+    );
     await allInRotation(t, [t.firstPort]);
     for (let i = 0; i < 10; i++) await t.front('GET', `/api/v1/r${i}`);
     await new Promise((r) => setTimeout(r, 1_500));
@@ -83,15 +93,23 @@ describe('orchestrator over real processes: auto-scaling and draining', () => {
     // so a window end (with fewer than 20 requests: scale down) falls while they run.
     const slow = [t.front('GET', '/api/v1/slow?ms=5000'), t.front('GET', '/api/v1/slow?ms=5000')];
     await eventually(() => t!.pool().replicas.find((r) => r.port === t!.firstPort + 1)?.state === 'draining');
-    expect(t.pool().replicas.find((r) => r.port === t!.firstPort + 1)).toMatchObject({ inRotation: false, inFlight: 1 });
+    expect(t.pool().replicas.find((r) => r.port === t!.firstPort + 1)).toMatchObject({
+      inRotation: false,
+      inFlight: 1,
+    });
     // A draining replica receives nothing new.
     expect((await t.front('GET', '/api/v1/meanwhile')).json()).toMatchObject({ port: t.firstPort });
     const replies = await Promise.all(slow);
     expect(replies.map((r) => r.status)).toEqual([200, 200]);
-    expect(replies.map((r) => r.json<{ port: number }>().port).sort()).toEqual([t.firstPort, t.firstPort + 1]);
+    expect(replies.map((r) => r.json<{ port: number }>().port).sort()).toEqual([
+      t.firstPort,
+      t.firstPort + 1,
+    ]);
     await eventually(() => t!.pool().replicas.length === 1);
     expect(await isListening(t.firstPort + 1)).toBe(false);
-    const states = t.logs.filter((l) => l.msg === 'replica state' && l.port === t!.firstPort + 1).map((l) => l.to);
+    const states = t.logs
+      .filter((l) => l.msg === 'replica state' && l.port === t!.firstPort + 1)
+      .map((l) => l.to);
     expect(states.slice(-2)).toEqual(['draining', 'stopping']);
     expect(t.logs.find((l) => l.msg === 'replica state' && l.to === 'stopping')!.reason).toBe('drained');
   });

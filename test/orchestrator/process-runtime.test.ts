@@ -23,15 +23,32 @@ describe('process runtime', () => {
   });
 
   function spec(port: number, overrides: Partial<ReplicaSpec> = {}): ReplicaSpec {
-    return { pool: 'fake', port, command: FAKE_SERVICE, internalPort: port, env: { FAKE_MARK: 'from-pool-env' }, specHash: 'h1', ...overrides };
+    return {
+      pool: 'fake',
+      port,
+      command: FAKE_SERVICE,
+      internalPort: port,
+      env: { FAKE_MARK: 'from-pool-env' },
+      specHash: 'h1',
+      ...overrides,
+    };
   }
 
   test('starts the command with PORT set, reachable on that port, listed as running', async () => {
     const port = await freePort();
     const info = await runtime.start(spec(port));
-    expect(info).toEqual({ id: expect.stringMatching(/^pid:\d+$/), pool: 'fake', port, specHash: 'h1', running: true });
+    expect(info).toEqual({
+      id: expect.stringMatching(/^pid:\d+$/),
+      pool: 'fake',
+      port,
+      specHash: 'h1',
+      running: true,
+    });
     const reply = await eventually(() => request(port, 'GET', '/api/v1/anything'));
-    expect(reply.json<{ port: number; pid: number }>()).toMatchObject({ port, pid: Number(info.id.slice(4)) });
+    expect(reply.json<{ port: number; pid: number }>()).toMatchObject({
+      port,
+      pid: Number(info.id.slice(4)),
+    });
     expect(await runtime.list()).toEqual([info]);
   });
 
@@ -76,7 +93,9 @@ describe('process runtime', () => {
   test('remove kills the whole process group, grandchildren included', async () => {
     const port = await freePort();
     const pidFile = path.join(logDir, 'grandchild.pid');
-    const info = await runtime.start(spec(port, { command: ['sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`] }));
+    const info = await runtime.start(
+      spec(port, { command: ['sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`] }),
+    );
     const grandchild = await eventually(() => Number(readFileSync(pidFile, 'utf8').trim()) || undefined);
     expect(processAlive(grandchild)).toBe(true);
     await runtime.remove(info.id);

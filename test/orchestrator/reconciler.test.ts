@@ -5,7 +5,12 @@ describe('planReconcile', () => {
     ['nothing running, one wanted', 1, [], { starts: [8000], stops: [] }],
     ['one running, one wanted', 1, [8000], { starts: [], stops: [] }],
     ['scale up takes the next ports', 3, [8000], { starts: [8001, 8002], stops: [] }],
-    ['scale down removes the highest ports first', 1, [8000, 8001, 8002], { starts: [], stops: [8002, 8001] }],
+    [
+      'scale down removes the highest ports first',
+      1,
+      [8000, 8001, 8002],
+      { starts: [], stops: [8002, 8001] },
+    ],
     ['a gap is filled before new ports are used', 3, [8000, 8002], { starts: [8001], stops: [] }],
     ['a replica beyond the range goes, a hole is filled', 2, [8000, 8003], { starts: [8001], stops: [8003] }],
     ['order of the actual list does not matter', 2, [8002, 8000, 8001], { starts: [], stops: [8002] }],

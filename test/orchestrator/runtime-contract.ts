@@ -43,7 +43,11 @@ export function httpGet(port: number, path: string, method = 'GET', host = '127.
 }
 
 /** Polls until `check` holds; the bound only keeps a broken build from hanging the suite. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, boundMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  boundMs = 20_000,
+): Promise<T> {
   const giveUpAt = Date.now() + boundMs;
   let lastError: unknown;
   for (;;) {
@@ -61,7 +65,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 export function waitForHealthy(port: number, boundMs = 20_000): Promise<true> {
-  return waitFor(`a healthy replica on port ${port}`, async () => (await httpGet(port, '/api/v1/_health')).status === 200 || undefined, boundMs);
+  return waitFor(
+    `a healthy replica on port ${port}`,
+    async () => (await httpGet(port, '/api/v1/_health')).status === 200 || undefined,
+    boundMs,
+  );
 }
 
 /** Whether a TCP connection to the port is accepted right now. */
@@ -146,7 +154,9 @@ export function runtimeContract(name: string, harness: RuntimeHarness): void {
       const replica = await runtime.start(harness.spec(port));
       await waitForHealthy(port);
       await harness.killFromOutside(replica);
-      const exit = await waitFor('the exit to be reported', async () => exits.find((e) => e.id === replica.id));
+      const exit = await waitFor('the exit to be reported', async () =>
+        exits.find((e) => e.id === replica.id),
+      );
       expect(exit).toMatchObject({ id: replica.id, pool: replica.pool, port });
       expect(exit.reason).toMatch(/kill|137|SIGKILL/i);
     });

@@ -10,8 +10,15 @@ import { REPO_ROOT, eventually, freePortRange, isListening, processAlive, reques
 jest.setTimeout(90_000);
 
 const defaults: StartOptions = {
-  port: 8080, runtime: 'process', replicas: undefined, windowSeconds: 120, dataDir: './data',
-  databaseUrl: undefined, actsFirstPort: 8000, usersFirstPort: 8100, adminPort: 9090,
+  port: 8080,
+  runtime: 'process',
+  replicas: undefined,
+  windowSeconds: 120,
+  dataDir: './data',
+  databaseUrl: undefined,
+  actsFirstPort: 8000,
+  usersFirstPort: 8100,
+  adminPort: 9090,
 };
 
 describe('npm start options', () => {
@@ -20,8 +27,14 @@ describe('npm start options', () => {
     [['--port', '9000'], { port: 9000 }],
     [['--port=9000', '--runtime', 'docker'], { port: 9000, runtime: 'docker' }],
     [['--replicas', '3', '--window-seconds', '10'], { replicas: 3, windowSeconds: 10 }],
-    [['--data-dir', '/tmp/x', '--database-url', 'mysql://root@127.0.0.1:3306/s'], { dataDir: '/tmp/x', databaseUrl: 'mysql://root@127.0.0.1:3306/s' }],
-    [['--acts-first-port', '30000', '--users-first-port', '30100', '--admin-port', '0'], { actsFirstPort: 30000, usersFirstPort: 30100, adminPort: 0 }],
+    [
+      ['--data-dir', '/tmp/x', '--database-url', 'mysql://root@127.0.0.1:3306/s'],
+      { dataDir: '/tmp/x', databaseUrl: 'mysql://root@127.0.0.1:3306/s' },
+    ],
+    [
+      ['--acts-first-port', '30000', '--users-first-port', '30100', '--admin-port', '0'],
+      { actsFirstPort: 30000, usersFirstPort: 30100, adminPort: 0 },
+    ],
   ])('%j', (argv, expected) => {
     expect(parseStartArgs(argv)).toEqual({ ...defaults, ...expected });
   });
@@ -60,28 +73,59 @@ describe('the configuration npm start builds', () => {
     expect(config.teardownOnExit).toBe(true);
     const [users, acts] = config.pools;
     expect(users).toMatchObject({
-      name: 'users', firstPort: 8100, pathPrefixes: ['/api/v1/users'], autoscale: true,
-      command: [process.execPath, '--import', 'tsx', 'services/users/main.ts'], env: { DATABASE_URL: 'sqlite:/srv/d/users.db' },
+      name: 'users',
+      firstPort: 8100,
+      pathPrefixes: ['/api/v1/users'],
+      autoscale: true,
+      command: [process.execPath, '--import', 'tsx', 'services/users/main.ts'],
+      env: { DATABASE_URL: 'sqlite:/srv/d/users.db' },
     });
     expect(acts).toMatchObject({
-      name: 'acts', firstPort: 8000, pathPrefixes: ['/api/v1/'], minReplicas: 1, maxReplicas: 10, autoscale: true,
+      name: 'acts',
+      firstPort: 8000,
+      pathPrefixes: ['/api/v1/'],
+      minReplicas: 1,
+      maxReplicas: 10,
+      autoscale: true,
       command: [process.execPath, '--import', 'tsx', 'services/acts/main.ts'],
-      env: { DATABASE_URL: 'sqlite:/srv/d/acts.db', USERS_URL: 'http://127.0.0.1:8080', PUBLIC_ORIGIN: 'http://localhost:8080' },
+      env: {
+        DATABASE_URL: 'sqlite:/srv/d/acts.db',
+        USERS_URL: 'http://127.0.0.1:8080',
+        PUBLIC_ORIGIN: 'http://localhost:8080',
+      },
     });
   });
 
   test('docker runtime: images, the data dir mounted at /data, container ports 8000/8100', () => {
-    const config = buildStartConfig({ ...defaults, runtime: 'docker', dataDir: '/srv/d', replicas: 2 }, undefined);
+    const config = buildStartConfig(
+      { ...defaults, runtime: 'docker', dataDir: '/srv/d', replicas: 2 },
+      undefined,
+    );
     expect(config.runtime).toEqual({ kind: 'docker', publishHost: '127.0.0.1', owner: 'orchestrator' });
     expect(config.staticDir).toBeUndefined();
     const [users, acts] = config.pools;
-    expect(users).toMatchObject({ image: 'users:latest', internalPort: 8100, mounts: [{ source: '/srv/d', target: '/data' }], env: { DATABASE_URL: 'sqlite:/data/users.db' } });
-    expect(acts).toMatchObject({ image: 'acts:latest', internalPort: 8000, minReplicas: 2, maxReplicas: 2, autoscale: false, env: { DATABASE_URL: 'sqlite:/data/acts.db' } });
+    expect(users).toMatchObject({
+      image: 'users:latest',
+      internalPort: 8100,
+      mounts: [{ source: '/srv/d', target: '/data' }],
+      env: { DATABASE_URL: 'sqlite:/data/users.db' },
+    });
+    expect(acts).toMatchObject({
+      image: 'acts:latest',
+      internalPort: 8000,
+      minReplicas: 2,
+      maxReplicas: 2,
+      autoscale: false,
+      env: { DATABASE_URL: 'sqlite:/data/acts.db' },
+    });
   });
 
   test('--database-url gives each service its own database', () => {
     const config = buildStartConfig({ ...defaults, databaseUrl: 'mysql://root@127.0.0.1:3306/s' }, undefined);
-    expect(config.pools.map((p) => p.env.DATABASE_URL)).toEqual(['mysql://root@127.0.0.1:3306/s_users', 'mysql://root@127.0.0.1:3306/s_acts']);
+    expect(config.pools.map((p) => p.env.DATABASE_URL)).toEqual([
+      'mysql://root@127.0.0.1:3306/s_users',
+      'mysql://root@127.0.0.1:3306/s_acts',
+    ]);
   });
 });
 
@@ -94,7 +138,11 @@ interface StartRun {
 
 /** `npm start` in its own process group, as a terminal runs it, so Ctrl-C can be sent to the group. */
 function npmStart(args: string[]): StartRun {
-  const child = spawn('npm', ['start', '--silent', '--', ...args], { cwd: REPO_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start', '--silent', '--', ...args], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -112,10 +160,17 @@ function killGroup(pid: number): void {
 
 const PASSWORD = '3d725109c7e7c0bfb9d709836735b56d943d263f';
 
-function send(port: number, method: string, urlPath: string, body?: unknown): Promise<{ status: number; text: string }> {
+function send(
+  port: number,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
   return fetch(`http://127.0.0.1:${port}${urlPath}`, {
     method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    ...(body !== undefined
+      ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+      : {}),
   }).then(async (res) => ({ status: res.status, text: await res.text() }));
 }
 
@@ -127,34 +182,87 @@ describe('npm start end to end (real services as processes)', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'orch-start-'));
     let pids: number[] = [];
     const run = npmStart([
-      '--port', String(port), '--replicas', '2', '--data-dir', dataDir,
-      '--acts-first-port', String(actsFirstPort), '--users-first-port', String(usersFirstPort), '--admin-port', '0',
+      '--port',
+      String(port),
+      '--replicas',
+      '2',
+      '--data-dir',
+      dataDir,
+      '--acts-first-port',
+      String(actsFirstPort),
+      '--users-first-port',
+      String(usersFirstPort),
+      '--admin-port',
+      '0',
     ]);
     try {
-      await eventually(() => run.output().includes('Ready: open') || (run.child.exitCode !== null && Promise.reject(new Error(run.output()))), 100);
+      await eventually(
+        () =>
+          run.output().includes('Ready: open') ||
+          (run.child.exitCode !== null && Promise.reject(new Error(run.output()))),
+        100,
+      );
       expect(run.output()).toContain(`Ready: open http://localhost:${port}`);
       const adminPort = Number(/Status: http:\/\/127\.0\.0\.1:(\d+)\/status/.exec(run.output())![1]);
       // Both acts replicas in rotation before checking that they share data.
       const status = await eventually(async () => {
-        const s = (await request(adminPort, 'GET', '/status')).json<{ pools: Array<{ name: string; replicas: Array<{ id: string; inRotation: boolean }> }> }>();
-        return s.pools.every((p) => p.replicas.length > 0 && p.replicas.every((r) => r.inRotation)) && s.pools.find((p) => p.name === 'acts')!.replicas.length === 2 && s;
+        const s = (await request(adminPort, 'GET', '/status')).json<{
+          pools: Array<{ name: string; replicas: Array<{ id: string; inRotation: boolean }> }>;
+        }>();
+        return (
+          s.pools.every((p) => p.replicas.length > 0 && p.replicas.every((r) => r.inRotation)) &&
+          s.pools.find((p) => p.name === 'acts')!.replicas.length === 2 &&
+          s
+        );
       }, 100);
       pids = status.pools.flatMap((p) => p.replicas.map((r) => Number(r.id.slice(4))));
 
       expect((await send(port, 'GET', '/')).status).toBe(200);
-      expect(await send(port, 'POST', '/api/v1/users', { username: 'alice', password: PASSWORD })).toEqual({ status: 201, text: '{}' });
+      expect(await send(port, 'POST', '/api/v1/users', { username: 'alice', password: PASSWORD })).toEqual({
+        status: 201,
+        text: '{}',
+      });
       expect(await send(port, 'GET', '/api/v1/users')).toEqual({ status: 200, text: '["alice"]' });
       expect((await send(port, 'POST', '/api/v1/categories', ['cats'])).status).toBe(201);
       // Round-robin over two acts replicas: consecutive reads hit both, and both see the same data.
-      for (let i = 0; i < 2; i++) expect(await send(port, 'GET', '/api/v1/categories')).toEqual({ status: 200, text: '{"cats":0}' });
-      const act = { actId: 7, username: 'alice', timestamp: '10-10-2019:45-23-03', caption: 'hi', categoryName: 'cats', imgB64: 'bWF5byBvciBtdXN0Pw==' };
+      for (let i = 0; i < 2; i++)
+        expect(await send(port, 'GET', '/api/v1/categories')).toEqual({ status: 200, text: '{"cats":0}' });
+      const act = {
+        actId: 7,
+        username: 'alice',
+        timestamp: '10-10-2019:45-23-03',
+        caption: 'hi',
+        categoryName: 'cats',
+        imgB64: 'bWF5byBvciBtdXN0Pw==',
+      };
       expect((await send(port, 'POST', '/api/v1/acts', act)).status).toBe(201);
-      expect((await send(port, 'POST', '/api/v1/acts', { ...act, actId: 8, username: 'nobody' })).status).toBe(400);
+      expect(
+        (await send(port, 'POST', '/api/v1/acts', { ...act, actId: 8, username: 'nobody' })).status,
+      ).toBe(400);
       for (let i = 0; i < 2; i++) {
-        expect(await send(port, 'GET', '/api/v1/categories/cats/acts')).toEqual({ status: 200, text: JSON.stringify([{ ...act, upvotes: 0 }].map(({ actId, username, timestamp, caption, upvotes, categoryName, imgB64 }) => ({ actId, username, timestamp, caption, upvotes, categoryName, imgB64 }))) });
+        expect(await send(port, 'GET', '/api/v1/categories/cats/acts')).toEqual({
+          status: 200,
+          text: JSON.stringify(
+            [{ ...act, upvotes: 0 }].map(
+              ({ actId, username, timestamp, caption, upvotes, categoryName, imgB64 }) => ({
+                actId,
+                username,
+                timestamp,
+                caption,
+                upvotes,
+                categoryName,
+                imgB64,
+              }),
+            ),
+          ),
+        });
         expect(await send(port, 'GET', '/api/v1/acts/count')).toEqual({ status: 200, text: '[1]' });
       }
-      const counts = await Promise.all([actsFirstPort, actsFirstPort + 1].map(async (p) => (await request(p, 'GET', '/api/v1/_count')).json<number[]>()[0]!));
+      const counts = await Promise.all(
+        [actsFirstPort, actsFirstPort + 1].map(
+          async (p) => (await request(p, 'GET', '/api/v1/_count')).json<number[]>()[0]!,
+        ),
+      );
       // Nine acts requests went through the front door: strict round-robin splits them 5/4.
       expect(counts.sort()).toEqual([4, 5]);
 
@@ -164,7 +272,8 @@ describe('npm start end to end (real services as processes)', () => {
       await eventually(() => /stopped\.|failed/.test(run.output()), 50);
       expect(run.output()).toMatch(/SIGINT: stopping every replica…\nstopped\.\n$/);
       await eventually(() => pids.every((pid) => !processAlive(pid)));
-      for (const p of [port, actsFirstPort, actsFirstPort + 1, usersFirstPort]) expect(await isListening(p)).toBe(false);
+      for (const p of [port, actsFirstPort, actsFirstPort + 1, usersFirstPort])
+        expect(await isListening(p)).toBe(false);
     } finally {
       killGroup(run.child.pid!);
       // Replicas lead their own process groups: a failed test must not leave them running.
@@ -178,8 +287,16 @@ describe('npm start end to end (real services as processes)', () => {
     const taken = (blocker.address() as net.AddressInfo).port;
     const actsFirstPort = await freePortRange(10);
     const run = npmStart([
-      '--port', String(taken), '--data-dir', mkdtempSync(path.join(os.tmpdir(), 'orch-start-')),
-      '--acts-first-port', String(actsFirstPort), '--users-first-port', String(await freePortRange(10)), '--admin-port', '0',
+      '--port',
+      String(taken),
+      '--data-dir',
+      mkdtempSync(path.join(os.tmpdir(), 'orch-start-')),
+      '--acts-first-port',
+      String(actsFirstPort),
+      '--users-first-port',
+      String(await freePortRange(10)),
+      '--admin-port',
+      '0',
     ]);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain(`ports are already in use: ${taken} (front door)`);

@@ -31,7 +31,9 @@ function send(res: http.ServerResponse, status: number, body?: unknown): void {
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    .end(text);
 }
 
 const server = http.createServer((req, res) => {
@@ -65,6 +67,9 @@ const server = http.createServer((req, res) => {
   });
 });
 
-setTimeout(() => {
-  server.listen(port, '127.0.0.1', () => process.stdout.write(`fake-service listening on ${port}\n`));
-}, Number(process.env.FAKE_START_DELAY_MS ?? 0));
+setTimeout(
+  () => {
+    server.listen(port, '127.0.0.1', () => process.stdout.write(`fake-service listening on ${port}\n`));
+  },
+  Number(process.env.FAKE_START_DELAY_MS ?? 0),
+);

@@ -45,7 +45,10 @@ export function unmetReason(req: Requirement): string | null {
     }
     case 'docker':
       try {
-        execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10000 });
+        execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
+          stdio: 'ignore',
+          timeout: 10000,
+        });
         return null;
       } catch {
         return 'no Docker engine answers `docker info`';
@@ -73,7 +76,6 @@ export function describeWith(req: Requirement, name: string, body: () => void): 
     });
     return;
   }
-  // eslint-disable-next-line no-console
   console.warn(`Skipping "${name}": ${reason} (set ${ENV_FLAG[req]}=1 to make this a failure)`);
   describe.skip(name, body);
 }
