@@ -19,6 +19,7 @@ import path from 'node:path';
 import { RoundRobinBalancer } from '../orchestrator/balancer';
 import { createFrontDoor } from '../orchestrator/front-door';
 import { silentLogger } from '../orchestrator/log';
+import { freePort } from '../test/support/requirements';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const WRK_SECONDS = QUICK ? 4 : 10;
@@ -427,17 +428,6 @@ async function waitForHttp(port: number): Promise<void> {
     await sleep(50);
   }
   throw new Error(`nothing answers on ${port}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function hasCommand(command: string): boolean {
