@@ -211,6 +211,16 @@ function isOld(file: string): boolean {
   }
 }
 
+/**
+ * Each rebuild leaves the previous final image untagged and a build-stage image behind
+ * (about 280 MB together); only dangling images carrying the project's labels are removed.
+ */
+function removeLeftoverImages(): void {
+  for (const label of [SOURCE_LABEL, 'selfieless.stage=build']) {
+    docker(['image', 'prune', '--force', '--filter', `label=${label}`], 60_000);
+  }
+}
+
 export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<void> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const version = docker(['version', '--format', '{{.Server.Version}}'], 10_000);
@@ -228,5 +238,6 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<void
       await buildImage(service, base, source, log);
       log(`${imageName(service)} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
+    removeLeftoverImages();
   });
 }
