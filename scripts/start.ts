@@ -4,7 +4,7 @@
  * containers) sharing SQLite files under the data directory. Ctrl-C removes everything it
  * started.
  */
-import { appendFileSync, chmodSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { parseConfig, type OrchestratorConfig } from '../orchestrator/config';
@@ -215,16 +215,36 @@ export async function takenPorts(config: OrchestratorConfig): Promise<string[]> 
   return taken;
 }
 
+/** The SQLite files npm start keeps under the data directory, with their WAL journals. */
+function sqliteFilesIn(dataDir: string): string[] {
+  return ['users', 'acts'].flatMap((service) =>
+    ['.db', '.db-wal', '.db-shm'].map((suffix) => path.join(dataDir, service + suffix)),
+  );
+}
+
 /**
  * The service images run as an unprivileged user whose uid need not own the data directory
- * on the host; SQLite must create its files and journals there, so the directory is opened
- * up (files keep their own modes). Only the directory npm start itself uses is touched.
+ * on the host. SQLite must create its files and journals there, and write the ones an earlier
+ * `--runtime process` run created, so the directory is opened up (1777) and existing database
+ * files are made writable for everyone. Only the files npm start itself uses are touched.
  */
-function shareDataDirWithContainers(dataDir: string, say: (line: string) => void): void {
-  const mode = statSync(dataDir).mode & 0o7777;
-  if ((mode & 0o1777) === 0o1777) return;
-  chmodSync(dataDir, 0o1777);
-  say(`data directory ${dataDir} made writable for the containers' user (mode 1777)`);
+export function shareDataDirWithContainers(dataDir: string, say: (line: string) => void): void {
+  if ((statSync(dataDir).mode & 0o1777) !== 0o1777) {
+    chmodSync(dataDir, 0o1777);
+    say(`data directory ${dataDir} made writable for the containers' user (mode 1777)`);
+  }
+  for (const file of sqliteFilesIn(dataDir)) {
+    if (!existsSync(file) || (statSync(file).mode & 0o666) === 0o666) continue;
+    try {
+      chmodSync(file, 0o666);
+    } catch (error) {
+      throw new Error(
+        `${file} is not writable for the containers' user and cannot be changed (${(error as Error).message}); ` +
+          'fix its permissions or choose another --data-dir',
+        { cause: error },
+      );
+    }
+  }
 }
 
 async function buildStatic(say: (line: string) => void): Promise<string | undefined> {
@@ -362,5 +382,10 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  void main();
+  // Anything not already reported (no Docker engine, an image build that failed, a data
+  // directory the containers cannot use) ends in one clear line, not a stack trace.
+  main().catch((err: Error) => {
+    process.stderr.write(`npm start: ${err.message}\n`);
+    process.exit(1);
+  });
 }

@@ -1,9 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { buildStartConfig, parseStartArgs, serviceDatabaseUrl, type StartOptions } from '../../scripts/start';
+import {
+  buildStartConfig,
+  parseStartArgs,
+  serviceDatabaseUrl,
+  shareDataDirWithContainers,
+  type StartOptions,
+} from '../../scripts/start';
 import { freePort } from '../support/requirements';
 import { REPO_ROOT, eventually, freePortRange, isListening, processAlive, request } from './helpers';
 
@@ -60,6 +66,21 @@ describe('npm start options', () => {
     ['sqlite:/data/all.db', 'acts', 'sqlite:/data/all-acts.db'],
   ] as const)('%s gives %s its own database', (base, service, expected) => {
     expect(serviceDatabaseUrl(base, service)).toBe(expected);
+  });
+});
+
+describe('a data directory shared with containers', () => {
+  test('opens the directory and the SQLite files an earlier process run left, and nothing else', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'start-share-'));
+    for (const file of ['acts.db', 'acts.db-wal', 'users.db', 'notes.txt'])
+      writeFileSync(path.join(dir, file), '', { mode: 0o644 });
+    const said: string[] = [];
+    shareDataDirWithContainers(dir, (line) => said.push(line));
+    const mode = (file: string) => statSync(path.join(dir, file)).mode & 0o7777;
+    expect(statSync(dir).mode & 0o7777).toBe(0o1777);
+    expect([mode('acts.db'), mode('acts.db-wal'), mode('users.db')]).toEqual([0o666, 0o666, 0o666]);
+    expect(mode('notes.txt')).toBe(0o644);
+    expect(said).toEqual([expect.stringContaining('mode 1777')]);
   });
 });
 
