@@ -1,7 +1,7 @@
 import { badRequest } from '../shared/http-error';
 import { isPlainObject } from '../shared/json-shapes';
 import { isStorableText, isValidName } from '../shared/names';
-import { decodeStrictBase64 } from './base64';
+import { isStrictBase64 } from './base64';
 import { parseActTimestamp } from './timestamp';
 
 /** An act as clients see it. The key order is part of the contract (bodies are compared as text). */
@@ -24,7 +24,11 @@ export interface NewAct {
   readonly sortTime: number;
   readonly caption: string;
   readonly categoryName: string;
-  readonly image: Buffer;
+  /**
+   * The photo as uploaded, checked to be strict base64. It stays text until it is stored:
+   * MySQL decodes it itself, so Node never holds the decoded bytes beside it.
+   */
+  readonly imgB64: string;
 }
 
 export function actView(fields: Act): Act {
@@ -57,9 +61,8 @@ export function parseNewAct(body: unknown): NewAct {
   if (typeof caption !== 'string' || !isStorableText(caption)) throw badRequest('caption must be a string');
   if (!isValidName(categoryName)) throw badRequest('categoryName must be a non-empty string');
   if (typeof imgB64 !== 'string') throw badRequest('imgB64 must be a string');
-  const image = decodeStrictBase64(imgB64);
-  if (image === undefined) throw badRequest('imgB64 must be strict standard base64');
-  return { actId, username, timestamp, sortTime, caption, categoryName, image };
+  if (!isStrictBase64(imgB64)) throw badRequest('imgB64 must be strict standard base64');
+  return { actId, username, timestamp, sortTime, caption, categoryName, imgB64 };
 }
 
 /** `[actId]`: the body of an upvote. */

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from '../shared/database';
 import { isForeignKeyViolation, isUniqueViolation } from '../shared/sql-errors';
 import { asNumber, asText } from '../shared/sql-values';
 import { actView, type Act, type NewAct } from './act';
@@ -6,7 +7,10 @@ import type { ActsDatabase } from './schema';
 import type { ActsStore, CategorySummary, CreateActOutcome } from './store';
 
 export class SqlActsStore implements ActsStore {
-  constructor(private readonly db: Kysely<ActsDatabase>) {}
+  constructor(
+    private readonly db: Kysely<ActsDatabase>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async listCategories(): Promise<CategorySummary[]> {
     const rows = await this.db
@@ -96,7 +100,7 @@ export class SqlActsStore implements ActsStore {
           taken_at: act.timestamp,
           sort_time: act.sortTime,
           caption: act.caption,
-          image: act.image,
+          image: this.imageValue(act.imgB64),
         })
         .execute();
       return 'created';
@@ -105,6 +109,14 @@ export class SqlActsStore implements ActsStore {
       if (isForeignKeyViolation(err)) return 'no-category';
       throw err;
     }
+  }
+
+  /**
+   * MySQL decodes the photo itself: base64 needs no escaping, whereas bytes would travel as a
+   * hex literal twice their size inside the statement. better-sqlite3 binds bytes directly.
+   */
+  private imageValue(imgB64: string) {
+    return this.dialect === 'mysql' ? sql<Buffer>`FROM_BASE64(${imgB64})` : Buffer.from(imgB64, 'base64');
   }
 
   async upvote(actId: number): Promise<boolean> {

@@ -20,7 +20,7 @@ export interface OpenDatabaseOptions {
   readonly connectRetryMs?: number;
 }
 
-// Images up to the 24 MB body limit travel as hex in one statement (about twice their size).
+// Photos travel as base64 inside one statement: up to the 24 MB body limit, with room to spare.
 const WANTED_MAX_ALLOWED_PACKET = 64 * 1024 * 1024;
 
 export async function openDatabase<DB>(url: string, options: OpenDatabaseOptions): Promise<Database<DB>> {

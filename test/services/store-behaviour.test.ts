@@ -24,7 +24,7 @@ function storeBehaviour(makeTarget: () => Target): void {
     const usersDb = await openUsersDatabase(target.url);
     // Running migrations again at start is harmless (every replica does it).
     await openActsDatabase(target.url).then((d) => d.destroy());
-    acts = new SqlActsStore(actsDb.db);
+    acts = new SqlActsStore(actsDb.db, actsDb.dialect);
     users = new SqlUsersStore(usersDb.db);
     closeAll = async () => {
       await actsDb.destroy();
@@ -169,6 +169,23 @@ function storeBehaviour(makeTarget: () => Target): void {
       ).toBe('created');
       const [listed] = await acts.listActs('cats ', 0, 1);
       expect(listed!.imgB64 === image.toString('base64')).toBe(true);
+    });
+
+    test('photos with every byte value and every padding length are stored exactly', async () => {
+      expect(await acts.createCategory('bytes')).toBe(true);
+      const images = [3000, 3001, 3002].map((length) =>
+        Buffer.from(Array.from({ length }, (_, i) => (i * 7 + length) % 256)).toString('base64'),
+      );
+      expect(images.map((b64) => b64.split('=').length - 1)).toEqual([0, 2, 1]);
+      for (const [i, imgB64] of images.entries()) {
+        const timestamp = `01-01-2020:0${i}-00-00`;
+        const created = await acts.createAct(
+          parseNewAct(act({ actId: 600 + i, categoryName: 'bytes', imgB64, timestamp })),
+        );
+        expect(created).toBe('created');
+      }
+      const listed = await acts.listActs('bytes', 0, 3);
+      expect(listed.map((a) => a.imgB64)).toEqual([...images].reverse());
     });
 
     test('checkReadable resolves', async () => {
