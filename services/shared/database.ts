@@ -1,8 +1,8 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, MysqlDialect, SqliteDialect } from 'kysely';
+import { Kysely, MysqlDialect, SqliteDialect, type CompiledQuery } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createConnection, createPool } from 'mysql2';
+import { createConnection, createPool, type ExecuteValues } from 'mysql2';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
 import type { Logger } from './log';
 
@@ -11,6 +11,12 @@ export type Dialect = 'sqlite' | 'mysql';
 export interface Database<DB> {
   readonly db: Kysely<DB>;
   readonly dialect: Dialect;
+  /**
+   * Runs one statement with its parameters sent apart from the SQL text (a server-side
+   * prepared statement on MySQL, where Kysely otherwise escapes them into the text): for
+   * photo-sized parameters, which would be copied into one huge SQL string first.
+   */
+  runPrepared(query: CompiledQuery): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -41,7 +47,15 @@ function openSqlite<DB>(path: string): Database<DB> {
   // passes through the cache page by page, and the operating system caches the file anyway.
   sqlite.pragma('cache_size = -2000');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', destroy: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    // better-sqlite3 always prepares statements and binds their parameters.
+    runPrepared: async (query) => {
+      await db.executeQuery(query);
+    },
+    destroy: () => db.destroy(),
+  };
 }
 
 type MysqlTarget = Extract<DatabaseTarget, { kind: 'mysql' }>;
@@ -62,7 +76,15 @@ async function openMysql<DB>(target: MysqlTarget, options: OpenDatabaseOptions):
     supportBigNumbers: true,
   });
   const db = new Kysely<DB>({ dialect: new MysqlDialect({ pool }) });
-  return { db, dialect: 'mysql', destroy: () => db.destroy() };
+  return {
+    db,
+    dialect: 'mysql',
+    runPrepared: async (query) => {
+      // Kysely compiles only values a driver can send.
+      await pool.promise().execute(query.sql, query.parameters as ExecuteValues[]);
+    },
+    destroy: () => db.destroy(),
+  };
 }
 
 /** Creates the database when missing and makes room for photo-sized statements. */

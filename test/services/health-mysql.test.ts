@@ -14,7 +14,7 @@ describeWith('mysql', 'acts health on MySQL', () => {
     const locker = await createConnection({ uri: scratch.url });
     try {
       const app = createApp({
-        store: new SqlActsStore(database.db, database.dialect),
+        store: new SqlActsStore(database),
         users: { exists: async () => false },
         logger: silentLogger,
         healthTimeoutMs: 300,

@@ -24,7 +24,7 @@ function storeBehaviour(makeTarget: () => Target): void {
     const usersDb = await openUsersDatabase(target.url);
     // Running migrations again at start is harmless (every replica does it).
     await openActsDatabase(target.url).then((d) => d.destroy());
-    acts = new SqlActsStore(actsDb.db, actsDb.dialect);
+    acts = new SqlActsStore(actsDb);
     users = new SqlUsersStore(usersDb.db);
     closeAll = async () => {
       await actsDb.destroy();

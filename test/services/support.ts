@@ -116,7 +116,7 @@ export async function actsHarness(
   const dir = tempDir();
   const database = await openActsDatabase(`sqlite:${join(dir.path, 'data', 'acts.db')}`);
   const users = await startUsersStandIn();
-  const store = new SqlActsStore(database.db, database.dialect);
+  const store = new SqlActsStore(database);
   const directory = httpUserDirectory({
     usersUrl: users.url,
     publicOrigin: PUBLIC_ORIGIN,
