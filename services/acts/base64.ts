@@ -14,8 +14,3 @@ export function isStrictBase64(value: string): boolean {
   if (value.endsWith('=')) return (ALPHABET.indexOf(value[value.length - 2]!) & 0x03) === 0;
   return true;
 }
-
-/** The bytes of a strict base64 string, or undefined when it is not one. */
-export function decodeStrictBase64(value: string): Buffer | undefined {
-  return isStrictBase64(value) ? Buffer.from(value, 'base64') : undefined;
-}
