@@ -192,7 +192,7 @@ chmod 0600 ${paths.databaseEnvFile}
 DB_PASSWORD="$(sed -n 's/^MARIADB_ROOT_PASSWORD=//p' ${paths.databaseEnvFile})"
 if ! docker container inspect mysql >/dev/null 2>&1; then
   retry docker pull ${DATABASE_IMAGE}
-  # Photos travel hex-encoded in statements (about twice their size); the default 16 MB packet refuses large ones.
+  # Photos travel as base64 text (a third larger than the photo); the default 16 MB packet refuses large ones.
   docker run --detach --name mysql --restart unless-stopped \\
     --env-file ${paths.databaseEnvFile} \\
     --volume mysql-data:/var/lib/mysql \\
