@@ -300,6 +300,10 @@ function reportProgress(
 
 async function main(): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  // When the terminal or pipe that started us is gone, a progress line must not crash the
+  // process before it has stopped the replicas it started.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   let options: StartOptions | undefined;
   try {
     options = parseStartArgs(process.argv.slice(2));
