@@ -3,12 +3,14 @@
  * - replacement: from the decision (remove the old replica) to the new one answering `_health`;
  * - exit notice: from `docker kill` / `kill -9` to the runtime's onExit (what takes a replica
  *   out of rotation before any probe);
- * - image sizes.
- * Skips (with the reason) when no Docker engine answers.
+ * - image sizes;
+ * - the orchestrator's own CPU per proxied request: the real orchestrator process with two acts
+ *   containers behind its front door under wrk, against wrk straight at one container's port.
+ * Skips (with the reason) when no Docker engine answers, and the CPU part when wrk is missing.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -19,6 +21,14 @@ import { silentLogger } from '../orchestrator/log';
 import { createProcessRuntime } from '../orchestrator/process-runtime';
 import type { ContainerRuntime, ReplicaInfo, ReplicaSpec } from '../orchestrator/runtime';
 import { ensureImages, imageName, SERVICES } from '../scripts/image-builder';
+import {
+  dockerConfig,
+  freePortRange,
+  request,
+  startOrchestrator,
+  type RunningOrchestrator,
+} from '../test/orchestrator/docker-harness';
+import { waitFor } from '../test/orchestrator/runtime-contract';
 
 const run = promisify(execFile);
 const ROUNDS = 10;
@@ -164,6 +174,119 @@ async function main(): Promise<void> {
   row('replacement → healthy', processFigures.replacement, dockerFigures.replacement);
   row('kill → exit noticed', processFigures.exitNotice, dockerFigures.exitNotice);
   console.log('\n(kill → exit noticed includes the `docker kill` CLI round trip for Docker.)');
+
+  await frontDoorCpu();
+}
+
+// ---------------------------------------------------------------- orchestrator CPU per request
+
+const WRK_SECONDS = 10;
+const WRK_CONNECTIONS = 32;
+const LOAD_PATH = '/api/v1/categories';
+
+interface WrkResult {
+  requests: number;
+  rps: number;
+  errors: string;
+}
+
+function wrk(port: number, seconds: number): Promise<WrkResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', [
+      '-t2',
+      `-c${WRK_CONNECTIONS}`,
+      `-d${seconds}s`,
+      `http://127.0.0.1:${port}${LOAD_PATH}`,
+    ]);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', () => {
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+      if (!Number.isFinite(requests) || !Number.isFinite(rps)) reject(new Error(`wrk said: ${out}`));
+      else resolve({ requests, rps, errors: /Socket errors:.*|Non-2xx.*/.exec(out)?.[0] ?? 'none' });
+    });
+  });
+}
+
+/** utime + stime of one process (all its threads), from /proc, in microseconds. */
+function processCpuMicros(pid: number, ticksPerSecond: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may itself hold spaces: utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1e6;
+}
+
+async function removeOwnedContainers(owner: string): Promise<void> {
+  const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=selfieless.owner=${owner}`]);
+  const ids = stdout.split('\n').filter(Boolean);
+  if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]);
+}
+
+async function frontDoorCpu(): Promise<void> {
+  console.log('\norchestrator CPU per proxied request (docker runtime, 2 acts containers)');
+  if (!existsSync('/usr/bin/wrk')) {
+    console.log('  skipped: wrk is not installed at /usr/bin/wrk');
+    return;
+  }
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+  const owner = `bench-${process.pid}`;
+  const pool = 'acts';
+  const firstPort = await freePortRange(2);
+  const listenPort = await freePort();
+  const adminPort = await freePort();
+  const base = dockerConfig({ pool, firstPort, listenPort, adminPort, autoscale: false, minReplicas: 2 }) as {
+    runtime: object;
+  };
+  const config = { ...base, runtime: { ...base.runtime, owner } };
+
+  let orchestrator: RunningOrchestrator | undefined;
+  try {
+    orchestrator = await startOrchestrator(config, ['--down']);
+    const running = orchestrator;
+    await waitFor(
+      'both acts replicas in rotation',
+      async () => {
+        const { pools } = await running.status();
+        const replicas = pools.find((p) => p.name === pool)?.replicas ?? [];
+        return replicas.filter((r) => r.inRotation).length === 2;
+      },
+      90_000,
+    );
+    // One category on each replica (each has its own SQLite), so every answer is a 200 with a body.
+    for (const port of [firstPort, firstPort + 1]) {
+      const created = await request(port, 'POST', '/api/v1/categories', ['bench']);
+      if (created.status !== 201)
+        throw new Error(`seeding replica ${port}: ${created.status} ${created.body}`);
+    }
+
+    await wrk(listenPort, 2); // warm-up: JIT and upstream connections
+    const pid = running.child.pid!;
+    const cpuBefore = processCpuMicros(pid, ticksPerSecond);
+    const front = await wrk(listenPort, WRK_SECONDS);
+    const cpuAfter = processCpuMicros(pid, ticksPerSecond);
+    const direct = await wrk(firstPort, WRK_SECONDS);
+
+    const cpuPerRequest = (cpuAfter - cpuBefore) / front.requests;
+    console.log(
+      `  GET ${LOAD_PATH}, wrk -t2 -c${WRK_CONNECTIONS} -d${WRK_SECONDS}s, ${os.cpus().length} cores shared by everything`,
+    );
+    console.log(
+      `  direct to one container   ${direct.rps.toFixed(0).padStart(8)} req/s   errors: ${direct.errors}`,
+    );
+    console.log(
+      `  front door (2 replicas)   ${front.rps.toFixed(0).padStart(8)} req/s   errors: ${front.errors}`,
+    );
+    console.log(`  front door / direct       ${(front.rps / direct.rps).toFixed(2).padStart(8)}x`);
+    console.log(
+      `  orchestrator CPU          ${cpuPerRequest.toFixed(1).padStart(8)} µs/request ` +
+        `(${((cpuAfter - cpuBefore) / 1e6).toFixed(2)} s CPU over ${front.requests} requests)`,
+    );
+  } finally {
+    await orchestrator?.stop();
+    await removeOwnedContainers(owner);
+  }
 }
 
 main().catch((error: unknown) => {
