@@ -88,10 +88,18 @@ export async function startOrchestrator(
     throw new Error(`orchestrator exited ${child.exitCode}: ${stderr}`);
   });
   failedToStart.catch(() => {});
-  await Promise.race([
-    waitFor('the orchestrator to listen', async () => logs.some((l) => l.msg === 'listening'), 60_000),
-    failedToStart,
-  ]);
+  try {
+    await Promise.race([
+      waitFor('the orchestrator to listen', async () => logs.some((l) => l.msg === 'listening'), 60_000),
+      failedToStart,
+    ]);
+  } catch (error) {
+    // A start that timed out must not leave an orchestrator running behind the test.
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 
   return {
     child,
