@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import net from 'node:net';
@@ -10,6 +11,23 @@ import { startOrchestrator, type Orchestrator } from '../../orchestrator/orchest
 import type { PoolStatus } from '../../orchestrator/admin';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
+/** A command run from the repository root, its stdout and stderr collected together. */
+export interface CommandRun {
+  child: ChildProcess;
+  output: () => string;
+  /** The exit code; null when the process died of a signal. */
+  exited: Promise<number | null>;
+}
+
+export function runCommand(command: string, args: string[], options: SpawnOptions = {}): CommandRun {
+  const child = spawn(command, args, { cwd: REPO_ROOT, ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
 export const FAKE_SERVICE = [process.execPath, '--import', 'tsx', 'test/support/fake-service.ts'];
 
 export interface Reply {

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -7,7 +6,8 @@ import { parseMainArgs } from '../../orchestrator/main';
 import { freePort } from '../support/requirements';
 import {
   FAKE_SERVICE,
-  REPO_ROOT,
+  runCommand,
+  type CommandRun,
   eventually,
   freePortRange,
   isListening,
@@ -17,23 +17,10 @@ import {
 
 jest.setTimeout(60_000);
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function runMain(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'orchestrator/main.ts', ...args], {
-    cwd: REPO_ROOT,
+function runMain(args: string[], env: NodeJS.ProcessEnv = {}): CommandRun {
+  return runCommand(process.execPath, ['--import', 'tsx', 'orchestrator/main.ts', ...args], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
 }
 
 function writeConfig(config: unknown): string {

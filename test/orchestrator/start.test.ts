@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,7 +10,15 @@ import {
   type StartOptions,
 } from '../../scripts/start';
 import { freePort } from '../support/requirements';
-import { REPO_ROOT, eventually, freePortRange, isListening, processAlive, request } from './helpers';
+import {
+  eventually,
+  freePortRange,
+  isListening,
+  processAlive,
+  request,
+  runCommand,
+  type CommandRun,
+} from './helpers';
 
 jest.setTimeout(90_000);
 
@@ -150,25 +157,12 @@ describe('the configuration npm start builds', () => {
   });
 });
 
-interface StartRun {
-  child: ChildProcess;
-  output: () => string;
-  /** npm's own exit code; npm itself may die of the SIGINT (null) while the system stops behind it. */
-  exited: Promise<number | null>;
-}
-
-/** `npm start` in its own process group, as a terminal runs it, so Ctrl-C can be sent to the group. */
-function npmStart(args: string[]): StartRun {
-  const child = spawn('npm', ['start', '--silent', '--', ...args], {
-    cwd: REPO_ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+/**
+ * `npm start` in its own process group, as a terminal runs it, so Ctrl-C can be sent to the
+ * group. npm itself may die of the SIGINT (exit null) while the system stops behind it.
+ */
+function npmStart(args: string[]): CommandRun {
+  return runCommand('npm', ['start', '--silent', '--', ...args], { detached: true });
 }
 
 function killGroup(pid: number): void {
