@@ -1,24 +1,12 @@
 /** The public API, same origin. Every failure becomes an ApiError carrying a sentence for people. */
+import type { Act } from '../../services/acts/act';
 import { apiErrorMessage, type ApiAction } from './pure/errors';
 
-export interface Act {
-  actId: number;
-  username: string;
-  timestamp: string;
-  caption: string;
-  upvotes: number;
-  categoryName: string;
-  imgB64: string;
-}
-
-export interface NewAct {
-  actId: number;
-  username: string;
-  timestamp: string;
-  caption: string;
-  categoryName: string;
-  imgB64: string;
-}
+// The contract's act shape, defined once beside the service; a type-only import, so nothing
+// of the server reaches the browser bundle.
+export type { Act };
+/** An upload: every act field except upvotes, which clients never send. */
+export type NewAct = Omit<Act, 'upvotes'>;
 
 export class ApiError extends Error {
   constructor(
