@@ -226,7 +226,7 @@ export class SqlActsStore implements ActsStore {
   }
 }
 
-const DEADLOCK_RETRIES = 3;
+const DEADLOCK_RETRIES = 5;
 
 /**
  * MySQL may pick a statement as a deadlock victim when an act's delete meets its category's
