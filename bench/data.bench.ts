@@ -159,8 +159,9 @@ async function seed(
         });
       }
       await database.db.insertInto('acts').values(rows).execute();
+      const before = done;
       done += rows.length;
-      if (done % 10_000 === 0) progress?.(done);
+      if (Math.floor(done / 10_000) > Math.floor(before / 10_000)) progress?.(done);
     }
   }
 }
