@@ -353,6 +353,7 @@ async function main(): Promise<void> {
   const stopProgress = reportProgress(orchestrator, say, () => {
     say('');
     say(`Ready: open http://localhost:${orchestrator.frontDoorPort}`);
+    say(`Dashboard: http://127.0.0.1:${orchestrator.adminPort}/ (the orchestrator at work, live)`);
     say(
       `Status: http://127.0.0.1:${orchestrator.adminPort}/status   Metrics: http://127.0.0.1:${orchestrator.adminPort}/metrics`,
     );
