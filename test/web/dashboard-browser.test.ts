@@ -169,6 +169,7 @@ describeWith('browser', 'the orchestrator dashboard in a browser, on npm start',
     expect(await page.evaluate(() => document.documentElement.getAttribute('data-test-mark'))).toBe(
       'same page',
     );
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-desktop.png'), fullPage: true });
   });
 
   test('4. no console errors, no failed requests, no horizontal scroll at 390 px', async () => {
