@@ -279,7 +279,9 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
       statusQueued = true;
       setImmediate(() => {
         statusQueued = false;
-        if (!res.destroyed) send(`event: status\ndata: ${JSON.stringify(status())}\n\n`);
+        // Without the events: the stream has already pushed each of them on its own.
+        const current = JSON.stringify({ ...status(), events: undefined });
+        if (!res.destroyed) send(`event: status\ndata: ${current}\n\n`);
       });
     };
     const unsubscribeEvents = feed.events.subscribe((event) => {

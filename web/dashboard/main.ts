@@ -19,7 +19,7 @@ const CHART_HEIGHT = 120;
 const RECONNECT_MS = 2000;
 const SVG = 'http://www.w3.org/2000/svg';
 
-let status: OrchestratorStatus | undefined;
+let status: Omit<OrchestratorStatus, 'events'> | undefined;
 /** Server clock minus this browser's, from the last status. */
 let clockOffsetMs = 0;
 let samples: TrafficSample[] = [];
@@ -288,7 +288,8 @@ function renderEvents(): void {
 
 // ---- live updates ---------------------------------------------------------------------------
 
-function applyStatus(next: OrchestratorStatus): void {
+/** A status from `/status`, or from the stream (which leaves out the events it pushes itself). */
+function applyStatus(next: Omit<OrchestratorStatus, 'events'> & { events?: NumberedEvent[] }): void {
   if (status && next.now < status.now && next.startedAt === status.startedAt) return;
   if (status && next.startedAt !== status.startedAt) {
     // The orchestrator restarted: its event numbers and history began again.
@@ -297,7 +298,7 @@ function applyStatus(next: OrchestratorStatus): void {
   }
   clockOffsetMs = Date.parse(next.now) - Date.now();
   status = next;
-  if (events.add(next.events)) renderEvents();
+  if (next.events && events.add(next.events)) renderEvents();
   renderStatus();
 }
 
@@ -355,7 +356,7 @@ function connect(): void {
     if (events.add([JSON.parse((message as MessageEvent<string>).data) as NumberedEvent])) renderEvents();
   });
   source.addEventListener('status', (message) => {
-    applyStatus(JSON.parse((message as MessageEvent<string>).data) as OrchestratorStatus);
+    applyStatus(JSON.parse((message as MessageEvent<string>).data) as Omit<OrchestratorStatus, 'events'>);
   });
   source.addEventListener('sample', (message) => {
     addSample(JSON.parse((message as MessageEvent<string>).data) as TrafficSample);
