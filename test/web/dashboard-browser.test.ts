@@ -92,18 +92,20 @@ describeWith('browser', 'the orchestrator dashboard in a browser, on npm start',
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
     if (run && run.child.exitCode === null) {
-      process.kill(-run.child.pid!, 'SIGTERM');
-      const late = setTimeout(() => {
-        try {
-          process.kill(-run!.child.pid!, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }, STOP_TIMEOUT_MS);
+      // As Ctrl-C does: npm start stops every replica it started, then says so.
+      process.kill(-run.child.pid!, 'SIGINT');
+      const deadline = Date.now() + STOP_TIMEOUT_MS;
+      while (!/stopped\.|stopping failed/.test(run.output()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      try {
+        process.kill(-run.child.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
       await run.exited;
-      clearTimeout(late);
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    // A replica's last log line may land a moment after its process group is gone.
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   }, 60_000);
 
   test('1. the dashboard opens from the printed URL with one acts replica in rotation', async () => {
