@@ -136,7 +136,12 @@ export class HealthMonitor {
   /** Starts probing a replica (afresh: a replacement on the same port starts unknown, in grace). */
   watch(port: number): void {
     this.watched.set(port, {
-      state: { healthy: undefined, passedOnce: false, consecutiveFailures: 0, watchedSinceMs: this.timers.now() },
+      state: {
+        healthy: undefined,
+        passedOnce: false,
+        consecutiveFailures: 0,
+        watchedSinceMs: this.timers.now(),
+      },
       inFlight: false,
       lastProbeAt: -Infinity,
       generation: ++this.generation,

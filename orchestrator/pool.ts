@@ -30,13 +30,7 @@ export interface HealthWatch {
 }
 
 export type ReplicaState =
-  | 'starting'
-  | 'running'
-  | 'suspect'
-  | 'replacing'
-  | 'backoff'
-  | 'draining'
-  | 'stopping';
+  'starting' | 'running' | 'suspect' | 'replacing' | 'backoff' | 'draining' | 'stopping';
 export type ReplicaHealth = 'unknown' | 'healthy' | 'unhealthy';
 
 export interface ReplicaStatus {

@@ -358,7 +358,9 @@ describe('proxy hop', () => {
       expect(b.arrivals).toBe(0);
       expect(h.balancer.isInRotation(a.port)).toBe(false);
       expect(h.balancer.isInRotation(b.port)).toBe(true);
-      expect(h.failures).toEqual([{ port: a.port, kind: 'reset', detail: expect.any(String), ejected: true }]);
+      expect(h.failures).toEqual([
+        { port: a.port, kind: 'reset', detail: expect.any(String), ejected: true },
+      ]);
       expect(totalInFlight(h.balancer)).toBe(0);
     });
 
@@ -408,7 +410,9 @@ describe('proxy hop', () => {
       expect(reply.body.toString()).toBe(good.name);
       expect([bad.arrivals, good.arrivals]).toEqual([1, 1]);
       expect(h.balancer.isInRotation(bad.port)).toBe(false);
-      expect(h.failures).toEqual([{ port: bad.port, kind: 'reset', detail: expect.any(String), ejected: true }]);
+      expect(h.failures).toEqual([
+        { port: bad.port, kind: 'reset', detail: expect.any(String), ejected: true },
+      ]);
       expect(totalInFlight(h.balancer)).toBe(0);
     });
 
@@ -454,7 +458,9 @@ describe('proxy hop', () => {
       expect(reply.status).toBe(500);
       expect(only.arrivals).toBe(1);
       expect(h.balancer.isInRotation(only.port)).toBe(true);
-      expect(h.failures).toEqual([{ port: only.port, kind: 'status', detail: 'answered 500', ejected: false }]);
+      expect(h.failures).toEqual([
+        { port: only.port, kind: 'status', detail: 'answered 500', ejected: false },
+      ]);
     });
 
     test('a 503 (a replica shedding load) is neither retried nor a reason to leave the rotation', async () => {
