@@ -5,8 +5,11 @@
  * most `concurrent` hashes run and `queued` wait; past that the caller is told to come back
  * (503 with Retry-After) at once, which frees its connection for everyone else.
  */
+/** What a shed caller is told to wait: the queue drains in well under a second. */
+export const OVERLOADED_RETRY_AFTER_SECONDS = 1;
+
 export class Overloaded extends Error {
-  constructor(readonly retryAfterSeconds: number) {
+  constructor() {
     super('too many password checks at once');
     this.name = 'Overloaded';
   }
@@ -25,10 +28,15 @@ export class HashingGate {
 
   constructor(private readonly limits: HashingGateLimits = DEFAULT_HASHING_LIMITS) {}
 
+  /** Whether `run` would refuse now: callers shed before doing any other work for the request. */
+  get full(): boolean {
+    return this.running >= this.limits.concurrent && this.waiting.length >= this.limits.queued;
+  }
+
   /** Runs `work` when a slot is free; throws `Overloaded` at once when the queue is full. */
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.running >= this.limits.concurrent) {
-      if (this.waiting.length >= this.limits.queued) throw new Overloaded(1);
+      if (this.full) throw new Overloaded();
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running += 1;

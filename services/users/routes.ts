@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { badRequest, HttpError } from '../shared/http-error';
 import type { Route } from '../shared/routes';
-import { HashingGate, Overloaded } from './hashing-gate';
+import { HashingGate, Overloaded, OVERLOADED_RETRY_AFTER_SECONDS } from './hashing-gate';
 import { clientAddress, LoginThrottle } from './login-throttle';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './password';
 import { parseNewUser, parseSignIn } from './requests';
@@ -32,6 +32,7 @@ export function usersRoutes(
         },
         POST: async (req, res) => {
           const { username, password } = parseNewUser(req.body);
+          if (hashing.full) return shed(res);
           const hash = await hashOrShed(res, () => hashPassword(password));
           if (hash === undefined) return;
           const created = await store.createUser(username, hash);
@@ -56,6 +57,7 @@ export function usersRoutes(
             res.set('retry-after', String(waitSeconds)).status(429).json({});
             return;
           }
+          if (hashing.full) return shed(res);
           const stored = await store.getPasswordHash(username);
           const matches = await hashOrShed(res, () => verifyPassword(password, stored ?? UNKNOWN_USER_HASH));
           if (matches === undefined) return;
@@ -86,9 +88,13 @@ export function usersRoutes(
       return await hashing.run(work);
     } catch (err) {
       if (!(err instanceof Overloaded)) throw err;
-      res.set('retry-after', String(err.retryAfterSeconds)).status(503).json({});
+      shed(res);
       return undefined;
     }
+  }
+
+  function shed(res: Response): void {
+    res.set('retry-after', String(OVERLOADED_RETRY_AFTER_SECONDS)).status(503).json({});
   }
 }
 
