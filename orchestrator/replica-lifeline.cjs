@@ -1,4 +1,5 @@
 'use strict';
+/* global process, require, __filename, setTimeout */
 /**
  * Preloaded (`--require`) into every replica the process runtime starts. The runtime hands the
  * replica the read end of a pipe whose write end only the orchestrator holds: when the
@@ -13,6 +14,8 @@ if (process.env.NODE_OPTIONS) {
 }
 
 if (Number.isInteger(fd) && fd > 2) {
+  // A preload given to `node --require` is CommonJS by nature.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const net = require('node:net');
   const lifeline = new net.Socket({ fd, readable: true, writable: false });
   // It must never be what keeps the replica running.

@@ -44,6 +44,7 @@ class RecordingRuntime implements ContainerRuntime {
     return () => {};
   }
   async close(): Promise<void> {}
+  async removeAll(): Promise<void> {}
 }
 
 class RecordingHealth {
