@@ -53,7 +53,7 @@ describe('faults under load through the front door', () => {
     await sleep(300);
     const tally = await load.stop();
 
-    expect(total(tally.GET)).toBeGreaterThan(200);
+    expect(total(tally.GET)).toBeGreaterThan(50);
     expect({ failedGets: failed(tally.GET), tally: explain(tally) }).toMatchObject({ failedGets: 0 });
     // One POST connection: the crashed replica can answer it 500 once before leaving the
     // rotation, and the killed one can cut the one it was working on (502); nothing more.
@@ -61,7 +61,7 @@ describe('faults under load through the front door', () => {
     expect(postStatuses.every((s) => s === 500 || s === 502)).toBe(true);
     expect(tally.POST.get(500) ?? 0).toBeLessThanOrEqual(1);
     expect(tally.POST.get(502) ?? 0).toBeLessThanOrEqual(1);
-    expect(tally.POST.get(200) ?? 0).toBeGreaterThan(20);
+    expect(tally.POST.get(200) ?? 0).toBeGreaterThan(5);
   });
 
   test('a scale-down from 3 replicas to 1 under load loses no request of any method', async () => {
@@ -85,8 +85,8 @@ describe('faults under load through the front door', () => {
     const tally = await load.stop();
 
     expect(t.pool().replicas.map((r) => r.port)).toEqual([ports[0]]);
-    expect(total(tally.GET)).toBeGreaterThan(100);
-    expect(total(tally.POST)).toBeGreaterThan(20);
+    expect(total(tally.GET)).toBeGreaterThan(30);
+    expect(total(tally.POST)).toBeGreaterThan(5);
     expect({ failed: failed(tally.GET) + failed(tally.POST), tally: explain(tally) }).toMatchObject({
       failed: 0,
     });
