@@ -26,6 +26,29 @@ export interface OpenDatabaseOptions {
   readonly connectRetryMs?: number;
 }
 
+/**
+ * Errors that mean the database cannot be reached right now (down, restarting, connection cut),
+ * as opposed to a query it refused: the request may succeed later, so it is a 503, not a 500.
+ */
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  'SQLITE_BUSY',
+]);
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, fatal } = err as { code?: unknown; fatal?: unknown };
+  return (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || (fatal === true && code !== undefined);
+}
+
 // Photos travel as base64 inside one statement: up to the 24 MB body limit, with room to spare.
 const WANTED_MAX_ALLOWED_PACKET = 64 * 1024 * 1024;
 
