@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { createConnection, createPool, type ExecuteValues } from 'mysql2';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
 import type { Logger } from './log';
+import { withStatementCache } from './sqlite-statements';
 
 export type Dialect = 'sqlite' | 'mysql';
 
@@ -46,7 +47,7 @@ function openSqlite<DB>(path: string): Database<DB> {
   // SQLite's own default page cache (2 MB) instead of better-sqlite3's 16 MB: a stored photo
   // passes through the cache page by page, and the operating system caches the file anyway.
   sqlite.pragma('cache_size = -2000');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     dialect: 'sqlite',
