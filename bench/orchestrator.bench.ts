@@ -14,8 +14,12 @@ import { parseConfig } from '../orchestrator/config';
 import { silentLogger } from '../orchestrator/log';
 import { startOrchestrator, type Orchestrator } from '../orchestrator/orchestrator';
 import { createProcessRuntime } from '../orchestrator/process-runtime';
+import { bundledServiceCommand } from '../scripts/services-bundle';
 
 const ROUNDS = 5;
+/** Process mode runs the bundled service; with the TypeScript loader it took this (median, quiet machine). */
+const BEFORE_COLD_START_MS = 1238;
+const COLD_START_GOAL_MS = 500;
 const REPO_ROOT = path.resolve(__dirname, '..');
 
 function post(port: number, urlPath: string): Promise<number> {
@@ -68,7 +72,7 @@ async function main(): Promise<void> {
     pools: [
       {
         name: 'acts',
-        command: [process.execPath, '--import', 'tsx', 'services/acts/main.ts'],
+        command: bundledServiceCommand('acts'),
         firstPort,
         maxReplicas: 1,
         autoscale: false,
@@ -114,7 +118,8 @@ async function main(): Promise<void> {
   const base = stats(cold);
   console.log(`acts service as a process, ${ROUNDS} rounds, 1 s health probes`);
   console.log(
-    `cold start → in rotation (baseline): median ${base.median.toFixed(0)} ms, max ${base.max.toFixed(0)} ms`,
+    `cold start → in rotation (baseline): median ${base.median.toFixed(0)} ms, max ${base.max.toFixed(0)} ms` +
+      ` (goal <= ${COLD_START_GOAL_MS} ms: ${base.median <= COLD_START_GOAL_MS ? 'met' : `missed by ${(base.median - COLD_START_GOAL_MS).toFixed(0)} ms`}; ${BEFORE_COLD_START_MS} ms before the bundle, TypeScript loaded at run time)`,
   );
   for (const [name, samples] of [
     ['_crash → replaced, in rotation', crash],

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseConfig, type OrchestratorConfig } from '../orchestrator/config';
 import { createLogger, type Logger } from '../orchestrator/log';
 import { createRuntime } from '../orchestrator/main';
+import { bundledServiceCommand } from './services-bundle';
 import { startOrchestrator, type Orchestrator } from '../orchestrator/orchestrator';
 import type { PoolStatus } from '../orchestrator/admin';
 
@@ -156,7 +157,7 @@ export function buildStartConfig(options: StartOptions, staticDir: string | unde
     ...(docker
       ? { image: `${service}:latest`, internalPort, mounts: [{ source: dataDir, target: '/data' }] }
       : {}),
-    ...(!docker ? { command: [process.execPath, '--import', 'tsx', `services/${service}/main.ts`] } : {}),
+    ...(!docker ? { command: bundledServiceCommand(service) } : {}),
     firstPort,
     minReplicas: 1,
     maxReplicas: MAX_REPLICAS,

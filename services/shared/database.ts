@@ -2,7 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, MysqlDialect, SqliteDialect, type CompiledQuery } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createConnection, createPool, type ExecuteValues } from 'mysql2';
+import type { ExecuteValues } from 'mysql2';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
 import type { Logger } from './log';
 import { withStatementCache } from './sqlite-statements';
@@ -62,6 +62,8 @@ function openSqlite<DB>(path: string): Database<DB> {
 type MysqlTarget = Extract<DatabaseTarget, { kind: 'mysql' }>;
 
 async function openMysql<DB>(target: MysqlTarget, options: OpenDatabaseOptions): Promise<Database<DB>> {
+  // Loaded only here: a replica on SQLite is lighter by the whole driver (about 10 MB of RSS).
+  const { createPool } = await import('mysql2');
   await retryUntil(options.connectRetryMs ?? 30_000, options.logger, () =>
     prepareServer(target, options.logger),
   );
@@ -90,6 +92,7 @@ async function openMysql<DB>(target: MysqlTarget, options: OpenDatabaseOptions):
 
 /** Creates the database when missing and makes room for photo-sized statements. */
 async function prepareServer(target: MysqlTarget, logger: Logger): Promise<void> {
+  const { createConnection } = await import('mysql2');
   const conn = createConnection({
     host: target.host,
     port: target.port,
