@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../shared/database';
+import { LargeText } from '../shared/large-text';
 import { compileOnce } from '../shared/prepared-query';
 import { isForeignKeyViolation, isUniqueViolation } from '../shared/sql-errors';
 import { asNumber, asText } from '../shared/sql-values';
@@ -103,7 +104,9 @@ export class SqlActsStore implements ActsStore {
    * SQLite has no base64 decoder, so it gets the bytes. Either way the statement runs prepared,
    * its parameters never copied into the SQL text.
    */
-  private imageValue(imgB64: string) {
+  private imageValue(imgB64: string | LargeText) {
+    // A large photo is decoded where its text was, and bound as bytes on either store.
+    if (imgB64 instanceof LargeText) return imgB64.decodeBase64InPlace();
     return this.database.dialect === 'mysql'
       ? sql<Buffer>`FROM_BASE64(${imgB64})`
       : Buffer.from(imgB64, 'base64');

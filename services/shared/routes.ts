@@ -12,6 +12,8 @@ export interface Route {
   readonly methods: Partial<Record<Method, Handler>>;
   /** POST bodies are parsed as JSON unless the route ignores its body. */
   readonly ignoresBody?: boolean;
+  /** A top-level body field whose long string value stays bytes (a `LargeText`), e.g. a photo. */
+  readonly keepsLargeText?: string;
 }
 
 /**
@@ -26,7 +28,11 @@ export interface Route {
  */
 export function mountRoutes(app: Express, routes: readonly Route[], bodyLimitBytes?: number): void {
   const parseBody = jsonBody(bodyLimitBytes);
-  for (const route of routes) app.all(route.path, dispatch(route, parseBody));
+  for (const route of routes)
+    app.all(
+      route.path,
+      dispatch(route, route.keepsLargeText ? jsonBody(bodyLimitBytes, route.keepsLargeText) : parseBody),
+    );
 }
 
 function dispatch(route: Route, parseBody: RequestHandler): RequestHandler {
