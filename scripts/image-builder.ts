@@ -59,10 +59,11 @@ function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** What an image is built from: every service source, the lock file, the ignore file, the base. */
+/** What an image is built from: every service source and what it imports from common/, the lock file, the ignore file, the base. */
 export function sourceHash(service: ServiceName, baseImage: string, repoRoot = REPO_ROOT): string {
   const hash = createHash('sha256').update(`${service}\0${baseImage}\0`);
   const inputs = [
+    ...listFiles(path.join(repoRoot, 'common')),
     ...listFiles(path.join(repoRoot, 'services')),
     path.join(repoRoot, 'package-lock.json'),
     path.join(repoRoot, '.dockerignore'),

@@ -7,8 +7,7 @@
 import { buildSync } from 'esbuild';
 import { mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
-
-export type ServiceName = 'users' | 'acts';
+import { SERVICES, type ServiceName } from '../common/topology';
 
 export const SERVICES_BUNDLE_DIR = 'data/bundle';
 
@@ -26,7 +25,7 @@ export function bundleService(repoRoot: string, service: ServiceName): string {
   mkdirSync(path.dirname(outfile), { recursive: true });
   const staging = `${outfile}.${process.pid}.tmp`;
   buildSync({
-    entryPoints: [path.join(repoRoot, 'services', service, 'main.ts')],
+    entryPoints: [path.join(repoRoot, SERVICES[service].entryPoint)],
     outfile: staging,
     absWorkingDir: repoRoot,
     bundle: true,
