@@ -122,13 +122,15 @@ async function benchEngine(label: string, databaseUrl: string, usersUrl: string)
   let floor: Proc | undefined;
   try {
     for (const name of ['bench', 'photos', 'small']) await post(acts.url, '/api/v1/categories', [name]);
+    // Idle: started and migrated, before the first upload loads the HTTP client for user look-ups.
+    const idleActs = memory(acts.child.pid!).rss;
     const smallImage = randomImage(96);
     for (let actId = 0; actId < 100; actId++) {
       const status = await post(acts.url, '/api/v1/acts', actBody(10_000 + actId, 'small', smallImage));
       if (status !== 201) throw new Error(`small upload answered ${status}`);
     }
     floor = await spawnAndWait(['-e', FLOOR_SCRIPT], { DATABASE_URL: databaseUrl }, '/api/v1/categories');
-    const idle = { acts: memory(acts.child.pid!).rss, floor: memory(floor.child.pid!).rss };
+    const idle = { acts: idleActs, floor: memory(floor.child.pid!).rss };
 
     for (const [route, pathname] of [
       ['GET /api/v1/categories', '/api/v1/categories'],
