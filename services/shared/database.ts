@@ -2,9 +2,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, MysqlDialect, SqliteDialect, type CompiledQuery } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createConnection, createPool, type ExecuteValues } from 'mysql2';
+import type { ExecuteValues } from 'mysql2';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
 import type { Logger } from './log';
+import { withStatementCache } from './sqlite-statements';
 
 export type Dialect = 'sqlite' | 'mysql';
 
@@ -69,7 +70,7 @@ function openSqlite<DB>(path: string): Database<DB> {
   // SQLite's own default page cache (2 MB) instead of better-sqlite3's 16 MB: a stored photo
   // passes through the cache page by page, and the operating system caches the file anyway.
   sqlite.pragma('cache_size = -2000');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     dialect: 'sqlite',
@@ -84,6 +85,8 @@ function openSqlite<DB>(path: string): Database<DB> {
 type MysqlTarget = Extract<DatabaseTarget, { kind: 'mysql' }>;
 
 async function openMysql<DB>(target: MysqlTarget, options: OpenDatabaseOptions): Promise<Database<DB>> {
+  // Loaded only here: a replica on SQLite is lighter by the whole driver (about 10 MB of RSS).
+  const { createPool } = await import('mysql2');
   await retryUntil(options.connectRetryMs ?? 30_000, options.logger, () =>
     prepareServer(target, options.logger),
   );
@@ -112,6 +115,7 @@ async function openMysql<DB>(target: MysqlTarget, options: OpenDatabaseOptions):
 
 /** Creates the database when missing and makes room for photo-sized statements. */
 async function prepareServer(target: MysqlTarget, logger: Logger): Promise<void> {
+  const { createConnection } = await import('mysql2');
   const conn = createConnection({
     host: target.host,
     port: target.port,
