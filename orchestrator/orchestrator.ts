@@ -8,7 +8,7 @@ import type { ContainerRuntime } from './runtime';
 import type { Logger } from './log';
 import { ListenError } from './errors';
 import { RoundRobinBalancer } from './balancer';
-import { createFrontDoor, type FrontDoor } from './front-door';
+import { createFrontDoor, type FrontDoor, type FrontDoorOptions } from './front-door';
 import { HealthMonitor } from './health-monitor';
 import { Pool } from './pool';
 import { ScalingWindow, desiredReplicas } from './autoscaler';
@@ -27,6 +27,8 @@ export interface OrchestratorDeps {
   drainTimeoutMs?: number;
   /** How long the front door lets in-flight requests finish on stop. */
   closeGraceMs?: number;
+  /** Upstream timeouts, connection limits and retries; the defaults suit production. */
+  upstream?: FrontDoorOptions['upstream'];
 }
 
 export interface Orchestrator {
@@ -156,9 +158,10 @@ export async function startOrchestrator(
       windows.get(name)?.record();
       admin.countRequest(name);
     },
-    onUndeliverable: (name, port, error) => pools.get(name)?.onUndeliverable(port, error.message),
+    onReplicaFailed: (name, port, failure) => pools.get(name)?.onReplicaFailed(port, failure),
     logger,
     ...(deps.closeGraceMs !== undefined ? { closeGraceMs: deps.closeGraceMs } : {}),
+    ...(deps.upstream !== undefined ? { upstream: deps.upstream } : {}),
   });
 
   feed.observe(frontDoor.server);
