@@ -8,11 +8,14 @@ import type { ContainerRuntime } from './runtime';
 import type { Logger } from './log';
 import { ListenError } from './errors';
 import { RoundRobinBalancer } from './balancer';
-import { createFrontDoor, type FrontDoor } from './front-door';
+import { createFrontDoor, type FrontDoor, type FrontDoorOptions } from './front-door';
 import { HealthMonitor } from './health-monitor';
 import { Pool } from './pool';
 import { ScalingWindow, desiredReplicas } from './autoscaler';
 import { createAdminServer, type AdminServer, type OrchestratorStatus } from './admin';
+import { DashboardFeed } from './dashboard-feed';
+import { loadDashboardFiles } from './dashboard-assets';
+import { redactCommand, redactEnv } from './redact';
 
 export interface OrchestratorDeps {
   runtime: ContainerRuntime;
@@ -24,6 +27,8 @@ export interface OrchestratorDeps {
   drainTimeoutMs?: number;
   /** How long the front door lets in-flight requests finish on stop. */
   closeGraceMs?: number;
+  /** Upstream timeouts, connection limits and retries; the defaults suit production. */
+  upstream?: FrontDoorOptions['upstream'];
 }
 
 export interface Orchestrator {
@@ -53,7 +58,10 @@ export async function startOrchestrator(
   config: OrchestratorConfig,
   deps: OrchestratorDeps,
 ): Promise<Orchestrator> {
-  const { runtime, logger } = deps;
+  const { runtime } = deps;
+  // Every line below goes through the dashboard's feed: scrubbed of secrets, read for events.
+  const feed = new DashboardFeed(config.pools);
+  const logger = feed.logger(deps.logger);
   const startedAt = new Date().toISOString();
   const balancers = new Map(config.pools.map((p) => [p.name, new RoundRobinBalancer()]));
   const pools = new Map<string, Pool>();
@@ -64,6 +72,7 @@ export async function startOrchestrator(
   const monitor = new HealthMonitor({
     ...config.health,
     onHealthChange: (port, healthy, reason) => poolByPort(port)?.onHealthChange(port, healthy, reason),
+    onProbe: (port, outcome, latencyMs) => feed.recordProbe(port, outcome, latencyMs),
   });
 
   for (const pc of config.pools) {
@@ -93,7 +102,8 @@ export async function startOrchestrator(
           windowMs: config.scaling.windowSeconds * 1000,
           onWindowEnd: (count) => {
             const desired = desiredReplicas(count, policy);
-            logger.info('scaling window ended', { pool: pc.name, count, desired });
+            const reason = `${count} counted requests: floor(${count}/${policy.requestsPerReplica})+1 within ${policy.minReplicas}..${policy.maxReplicas} = ${desired} replicas`;
+            logger.info('scaling window ended', { pool: pc.name, count, desired, reason });
             void pool.scaleTo(desired, `window ended with ${count} counted requests`);
           },
         }),
@@ -103,6 +113,7 @@ export async function startOrchestrator(
 
   const status = (): OrchestratorStatus => ({
     startedAt,
+    now: new Date().toISOString(),
     runtime: deps.runtimeName,
     pools: [...pools.values()].map((pool) => {
       const window = windows.get(pool.name);
@@ -117,15 +128,24 @@ export async function startOrchestrator(
               ...window.snapshot(),
               windowSeconds: config.scaling.windowSeconds,
               requestsPerReplica: config.scaling.requestsPerReplica,
+              lastDecision: feed.lastDecision(pool.name),
             }
           : null,
         countedRequests: counted.get(pool.name) ?? 0,
-        replicas: pool.status(),
+        image: pool.config.image ?? null,
+        command: pool.config.command ? redactCommand(pool.config.command) : null,
+        env: redactEnv(pool.config.env),
+        replicas: pool.status().map((r) => ({
+          ...r,
+          startedAt: feed.startedAt(r.id),
+          lastProbe: feed.lastProbe(r.port),
+        })),
       };
     }),
+    events: feed.events.recent(),
   });
 
-  const admin: AdminServer = createAdminServer(status);
+  const admin: AdminServer = createAdminServer({ status, feed, loadDashboard: () => loadDashboardFiles() });
   const frontDoor: FrontDoor = createFrontDoor({
     pools: config.pools.map((p) => ({
       name: p.name,
@@ -138,10 +158,13 @@ export async function startOrchestrator(
       windows.get(name)?.record();
       admin.countRequest(name);
     },
-    onUndeliverable: (name, port, error) => pools.get(name)?.onUndeliverable(port, error.message),
+    onReplicaFailed: (name, port, failure) => pools.get(name)?.onReplicaFailed(port, failure),
     logger,
     ...(deps.closeGraceMs !== undefined ? { closeGraceMs: deps.closeGraceMs } : {}),
+    ...(deps.upstream !== undefined ? { upstream: deps.upstream } : {}),
   });
+
+  feed.observe(frontDoor.server);
 
   // Both ports first: a taken port must fail before any replica is touched.
   await listenOrExplain('front door', config.listen.host, config.listen.port, () =>
@@ -160,6 +183,7 @@ export async function startOrchestrator(
   }
   const address = frontDoor.server.address();
   const frontDoorPort = typeof address === 'object' && address ? address.port : config.listen.port;
+  feed.start(() => Object.fromEntries([...pools.values()].map((p) => [p.name, p.status().length])));
   logger.info('listening', {
     frontDoor: `${config.listen.host}:${frontDoorPort}`,
     admin: `${config.admin.host}:${adminPort}`,
@@ -216,6 +240,7 @@ export async function startOrchestrator(
         logger.info('stopping', { teardown });
         clearInterval(auditTimer);
         for (const w of windows.values()) w.stop();
+        feed.stop();
         await frontDoor.close();
         await admin.close();
         await Promise.all([...pools.values()].map((p) => p.shutdown(teardown)));

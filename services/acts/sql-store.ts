@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../shared/database';
+import { LargeText } from '../shared/large-text';
+import { compileOnce } from '../shared/prepared-query';
 import { isForeignKeyViolation, isUniqueViolation } from '../shared/sql-errors';
 import { asNumber, asText } from '../shared/sql-values';
 import { actView, type Act, type NewAct } from './act';
@@ -9,16 +11,16 @@ import type { ActsStore, CategorySummary, CreateActOutcome } from './store';
 export class SqlActsStore implements ActsStore {
   private readonly db: Kysely<ActsDatabase>;
 
+  /** The reads every page makes, compiled once rather than on every request. */
+  private readonly reads: ReturnType<typeof compiledReads>;
+
   constructor(private readonly database: Database<ActsDatabase>) {
     this.db = database.db;
+    this.reads = compiledReads(database.db);
   }
 
   async listCategories(): Promise<CategorySummary[]> {
-    const rows = await this.db
-      .selectFrom('categories')
-      .select(['name', 'act_count'])
-      .orderBy('seq')
-      .execute();
+    const rows = await this.reads.categoriesWithCounts();
     return rows.map((row) => ({ name: asText(row.name), actCount: asNumber(row.act_count) }));
   }
 
@@ -51,11 +53,7 @@ export class SqlActsStore implements ActsStore {
   }
 
   async countActsInCategory(name: string): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('categories')
-      .select('act_count')
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const [row] = await this.reads.categoryActCount(name);
     return row === undefined ? undefined : asNumber(row.act_count);
   }
 
@@ -97,30 +95,15 @@ export class SqlActsStore implements ActsStore {
     const skip = fromOldest ? Math.max(0, total - offset - limit) : offset;
     const take = fromOldest ? Math.min(limit, total - offset) : limit;
     if (take <= 0) return [];
-    let positions = this.db.selectFrom('acts').select('seq');
-    if (filter) positions = positions.where(filter.column, '=', filter.value);
-    const rows = await this.db
-      .selectFrom(
-        positions
-          .orderBy('sort_time', direction)
-          .orderBy('seq', direction)
-          .limit(take)
-          .offset(skip)
-          .as('page'),
-      )
-      .innerJoin('acts', 'acts.seq', 'page.seq')
-      .select([
-        'acts.seq',
-        'sort_time',
-        'act_id',
-        'username',
-        'taken_at',
-        'caption',
-        'upvotes',
-        'category_name',
-        'image',
-      ])
-      .execute();
+    const key = `${filter?.column ?? 'all'}:${direction}` as const;
+    const rows =
+      filter === undefined
+        ? await this.reads.pages[`all:${direction}`](take, skip)
+        : await this.reads.pages[key as `${typeof filter.column}:${typeof direction}`](
+            filter.value,
+            take,
+            skip,
+          );
     // Put in order here, not by the database: an ORDER BY on the join matches the feed's
     // index, and SQLite then scans that whole index to avoid sorting the page's few rows.
     rows.sort((x, y) => asNumber(y.sort_time) - asNumber(x.sort_time) || asNumber(y.seq) - asNumber(x.seq));
@@ -170,7 +153,9 @@ export class SqlActsStore implements ActsStore {
    * SQLite has no base64 decoder, so it gets the bytes. Either way the statement runs prepared,
    * its parameters never copied into the SQL text.
    */
-  private imageValue(imgB64: string) {
+  private imageValue(imgB64: string | LargeText) {
+    // A large photo is decoded where its text was, and bound as bytes on either store.
+    if (imgB64 instanceof LargeText) return imgB64.decodeBase64InPlace();
     return this.database.dialect === 'mysql'
       ? sql<Buffer>`FROM_BASE64(${imgB64})`
       : Buffer.from(imgB64, 'base64');
@@ -260,4 +245,49 @@ function isDeadlock(err: unknown): boolean {
 function isBusy(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+function compiledReads(db: Kysely<ActsDatabase>) {
+  const positions = (direction: 'asc' | 'desc') =>
+    db.selectFrom('acts').select('seq').orderBy('sort_time', direction).orderBy('seq', direction);
+  // Only the page's rows are fetched; their order is put right by the caller (see `page`).
+  const pageRows = (page: ReturnType<typeof positions>) =>
+    db
+      .selectFrom(page.as('page'))
+      .innerJoin('acts', 'acts.seq', 'page.seq')
+      .select([
+        'acts.seq',
+        'sort_time',
+        'act_id',
+        'username',
+        'taken_at',
+        'caption',
+        'upvotes',
+        'category_name',
+        'image',
+      ]);
+  const filtered = (column: 'category_name' | 'username', direction: 'asc' | 'desc') =>
+    compileOnce(db, (value: string, limit: number, offset: number) =>
+      pageRows(positions(direction).where(column, '=', value).limit(limit).offset(offset)),
+    );
+  const all = (direction: 'asc' | 'desc') =>
+    compileOnce(db, (limit: number, offset: number) =>
+      pageRows(positions(direction).limit(limit).offset(offset)),
+    );
+  return {
+    categoriesWithCounts: compileOnce(db, () =>
+      db.selectFrom('categories').select(['name', 'act_count']).orderBy('seq'),
+    ),
+    categoryActCount: compileOnce(db, (name: string) =>
+      db.selectFrom('categories').select('act_count').where('name', '=', name),
+    ),
+    pages: {
+      'category_name:desc': filtered('category_name', 'desc'),
+      'category_name:asc': filtered('category_name', 'asc'),
+      'username:desc': filtered('username', 'desc'),
+      'username:asc': filtered('username', 'asc'),
+      'all:desc': all('desc'),
+      'all:asc': all('asc'),
+    },
+  };
 }

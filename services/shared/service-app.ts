@@ -32,16 +32,17 @@ export function createServiceApp(options: ServiceAppOptions): { app: Express; op
   app.use(requestLog(options.logger));
   app.use(crashAndCount(ops));
   app.use(cors());
+  // The service's own routes first: the router tries each path in turn, and these carry the traffic.
   mountRoutes(
     app,
     [
+      ...options.routes,
       ...opsRoutes(ops, {
         checkDatabase: options.checkDatabase,
         healthTimeoutMs: options.healthTimeoutMs,
         heapLimitFraction: options.heapLimitFraction,
         logger: options.logger,
       }),
-      ...options.routes,
     ],
     options.bodyLimitBytes,
   );
