@@ -45,8 +45,6 @@ export interface HostSpec {
   image: string;
   supportDir: string;
   nodeBinary: string;
-  /** `name:address` entries for /etc/hosts (registries, the load balancer). */
-  hosts: string[];
 }
 
 /** Exactly the verified flags; nothing more privileged. */
@@ -89,7 +87,6 @@ export function hostRunArgs(spec: HostSpec): string[] {
     `${spec.supportDir}:${HOST_SUPPORT_DIR}:ro`,
     '--volume',
     `${spec.nodeBinary}:/opt/rehearsal-node/node:ro`,
-    ...spec.hosts.flatMap((h) => ['--add-host', h]),
     '--stop-signal',
     'SIGRTMIN+3',
     spec.image,
@@ -106,13 +103,16 @@ export function exec(hostId: string, command: string, timeoutMs = 60_000) {
   return run('docker', ['exec', hostContainerName(hostId), 'bash', '-c', command], { timeoutMs });
 }
 
-/** Waits until systemd has finished booting (running or degraded). */
+/**
+ * Waits until systemd answers on its bus. `starting` counts: the first boot stays in it while
+ * the user data runs, as on EC2 while cloud-final runs.
+ */
 export async function waitForSystemd(hostId: string, timeoutMs = 60_000): Promise<string> {
   return waitFor(
     `systemd in ${hostContainerName(hostId)}`,
     () => {
       const state = exec(hostId, 'systemctl is-system-running', 10_000).stdout.trim();
-      return state === 'running' || state === 'degraded' ? state : undefined;
+      return ['starting', 'running', 'degraded'].includes(state) ? state : undefined;
     },
     timeoutMs,
     500,

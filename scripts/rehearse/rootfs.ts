@@ -20,7 +20,7 @@ import {
 import { must, run, runAsync, tail } from './process';
 
 /** Bump when prepareRootfs() changes what it writes, so caches made by an older one are not reused. */
-const PREPARATION_VERSION = 1;
+const PREPARATION_VERSION = 2;
 const BOOT_UNIT = 'rehearsal-boot.service';
 const DATABASE_ENTRYPOINT = '/usr/local/bin/rehearsal-mariadb-entrypoint';
 
@@ -36,7 +36,7 @@ export function rootfsTarball(key = rootfsKey()): string {
 }
 
 export const hostImage = (key = rootfsKey()) => `${HOST_IMAGE_REPO}:${key}`;
-export const databaseImage = (key = rootfsKey()) => `${DATABASE_IMAGE_REPO}:${key}`;
+export const databaseImage = (key = rootfsKey()) => `${DATABASE_IMAGE_REPO}:${key}-slim`;
 
 /**
  * First-run setup of an empty data directory, as the official image's entrypoint does for the
@@ -83,24 +83,28 @@ function unlinkIfPresent(file: string): void {
   }
 }
 
-/** Makes a fresh debootstrap tree into the host filesystem the rehearsal boots. */
+function link(target: string, file: string): void {
+  unlinkIfPresent(file);
+  symlinkSync(target, file);
+}
+
+/** Makes a fresh debootstrap tree into the host filesystem the rehearsal boots (idempotent). */
 export function prepareRootfs(root: string): void {
   const etc = (...parts: string[]) => path.join(root, 'etc', ...parts);
   // A fresh AMI has no Docker until the user data installs and enables it; hosts don't run MariaDB.
   for (const wants of ['multi-user.target.wants', 'sockets.target.wants']) {
-    for (const unit of ['docker.service', 'docker.socket', 'mariadb.service']) {
+    for (const unit of ['docker.service', 'docker.socket', 'mariadb.service', 'mariadb.socket', 'mariadb-extra.socket']) {
       unlinkIfPresent(etc('systemd', 'system', wants, unit));
     }
   }
   for (const alias of ['mysql.service', 'mysqld.service']) unlinkIfPresent(etc('systemd', 'system', alias));
   // Consoles and device management have nothing to do in a container.
   for (const unit of ['getty@tty1.service', 'console-getty.service', 'systemd-udevd.service', 'systemd-udev-trigger.service']) {
-    unlinkIfPresent(etc('systemd', 'system', unit));
-    symlinkSync('/dev/null', etc('systemd', 'system', unit));
+    link('/dev/null', etc('systemd', 'system', unit));
   }
   // The rehearsal's boot unit lives in the read-only support folder mounted into every host.
-  symlinkSync(`${HOST_SUPPORT_DIR}/${BOOT_UNIT}`, etc('systemd', 'system', BOOT_UNIT));
-  symlinkSync(`/etc/systemd/system/${BOOT_UNIT}`, etc('systemd', 'system', 'multi-user.target.wants', BOOT_UNIT));
+  link(`${HOST_SUPPORT_DIR}/${BOOT_UNIT}`, etc('systemd', 'system', BOOT_UNIT));
+  link(`/etc/systemd/system/${BOOT_UNIT}`, etc('systemd', 'system', 'multi-user.target.wants', BOOT_UNIT));
   // The server's first-run setup must find an empty data directory.
   const data = path.join(root, 'var', 'lib', 'mysql');
   for (const entry of readdirSync(data)) rmSync(path.join(data, entry), { recursive: true, force: true });
@@ -152,6 +156,40 @@ export function adoptRootfs(root: string, tarball = rootfsTarball()): void {
   rmSync(path.dirname(root), { recursive: true, force: true });
 }
 
+/** What the database image leaves out of the host filesystem: the container engine, package lists, docs. */
+const NOT_IN_DATABASE_IMAGE = [
+  './usr/sbin/dockerd',
+  './usr/bin/containerd*',
+  './usr/bin/docker*',
+  './usr/bin/ctr',
+  './usr/bin/dnet',
+  './usr/sbin/ovrouter',
+  './usr/sbin/runc',
+  './var/lib/apt/lists',
+  './usr/share/locale',
+  './usr/share/doc',
+  './usr/share/man',
+];
+
+/** The database image's filesystem: the host's, less what only a host needs (about half the size). */
+function databaseTarball(hostTarball: string): string {
+  const tarball = hostTarball.replace(/\.tar$/, '-mariadb.tar');
+  if (existsSync(tarball)) return tarball;
+  const work = `${tarball}.work`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  try {
+    must('tar', ['-C', work, '--numeric-owner', '-xf', hostTarball], { timeoutMs: 5 * 60_000 });
+    must('tar', ['-C', work, '--numeric-owner', ...NOT_IN_DATABASE_IMAGE.map((p) => `--exclude=${p}`), '-cf', `${tarball}.partial`, '.'], {
+      timeoutMs: 5 * 60_000,
+    });
+    must('mv', [`${tarball}.partial`, tarball]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return tarball;
+}
+
 function imageExists(ref: string): boolean {
   return run('docker', ['image', 'inspect', '--format', '{{.Id}}', ref]).ok;
 }
@@ -176,7 +214,7 @@ export function ensureImages(tarball: string, log: (line: string) => void): { ho
         'EXPOSE 3306',
         '--change',
         'VOLUME /var/lib/mysql',
-        tarball,
+        databaseTarball(tarball),
         database,
       ],
       { timeoutMs: 5 * 60_000 },

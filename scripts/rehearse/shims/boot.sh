@@ -7,6 +7,10 @@ SUPPORT=/opt/rehearsal
 # shellcheck source=/dev/null
 . "$SUPPORT/environment"   # CONTROL_HOST, CONTROL_PORT, REGISTRY_NAMES
 
+# The VPC resolver: a plain address (not Docker's loopback one), so the containers inside the
+# host resolve the load balancer's and registries' names too.
+printf 'nameserver %s\n' "$CONTROL_HOST" >/etc/resolv.conf
+
 # IMDS: this host's own requests to 169.254.169.254:80 reach the rehearsal's metadata service.
 # Only locally generated traffic is redirected, so containers cannot reach it (hop limit 1).
 rule=(-d 169.254.169.254/32 -p tcp --dport 80 -j DNAT --to-destination "$CONTROL_HOST:$CONTROL_PORT")
