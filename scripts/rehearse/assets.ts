@@ -48,7 +48,9 @@ export async function publishImages(
       registry.push(tag, uri);
       uris.push(uri);
     }
-    log(`${asset.displayName ?? asset.id}: built and pushed in ${Math.round((Date.now() - started) / 1000)} s`);
+    log(
+      `${asset.displayName ?? asset.id}: built and pushed in ${Math.round((Date.now() - started) / 1000)} s`,
+    );
   }
   return uris;
 }
@@ -62,11 +64,17 @@ interface FileAsset {
 export function publishFiles(cdkOut: string, s3Root: string, p: Placeholders): string[] {
   const published: string[] = [];
   for (const manifest of readdirSync(cdkOut).filter((f) => f.endsWith('.assets.json'))) {
-    const files = (JSON.parse(readFileSync(path.join(cdkOut, manifest), 'utf8')) as { files?: Record<string, FileAsset> }).files ?? {};
+    const files =
+      (JSON.parse(readFileSync(path.join(cdkOut, manifest), 'utf8')) as { files?: Record<string, FileAsset> })
+        .files ?? {};
     for (const asset of Object.values(files)) {
       const source = path.resolve(cdkOut, asset.source.path);
       for (const destination of Object.values(asset.destinations)) {
-        const target = path.join(s3Root, fillPlaceholders(destination.bucketName, p), fillPlaceholders(destination.objectKey, p));
+        const target = path.join(
+          s3Root,
+          fillPlaceholders(destination.bucketName, p),
+          fillPlaceholders(destination.objectKey, p),
+        );
         mkdirSync(path.dirname(target), { recursive: true });
         rmSync(target, { force: true });
         if (asset.source.packaging === 'zip') {
@@ -75,7 +83,9 @@ export function publishFiles(cdkOut: string, s3Root: string, p: Placeholders): s
         } else {
           copyFileSync(source, target);
         }
-        published.push(`s3://${fillPlaceholders(destination.bucketName, p)}/${fillPlaceholders(destination.objectKey, p)}`);
+        published.push(
+          `s3://${fillPlaceholders(destination.bucketName, p)}/${fillPlaceholders(destination.objectKey, p)}`,
+        );
       }
     }
   }

@@ -47,7 +47,8 @@ export function parseArgs(argv: string[]): Options {
     else if (arg === '--down') options.down = true;
     else if (arg === '--port') {
       const port = Number(argv[++i]);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port needs a port number, got ${JSON.stringify(argv[i] ?? '')}`);
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new UsageError(`--port needs a port number, got ${JSON.stringify(argv[i] ?? '')}`);
       options.port = port;
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(USAGE);
@@ -79,10 +80,20 @@ async function step<T>(name: string, work: () => Promise<T> | T): Promise<T> {
   const t0 = Date.now();
   try {
     const value = await work();
-    rows.push({ step: name, outcome: 'ok', seconds: (Date.now() - t0) / 1000, detail: typeof value === 'string' ? value : '' });
+    rows.push({
+      step: name,
+      outcome: 'ok',
+      seconds: (Date.now() - t0) / 1000,
+      detail: typeof value === 'string' ? value : '',
+    });
     return value;
   } catch (error) {
-    rows.push({ step: name, outcome: 'FAIL', seconds: (Date.now() - t0) / 1000, detail: (error as Error).message });
+    rows.push({
+      step: name,
+      outcome: 'FAIL',
+      seconds: (Date.now() - t0) / 1000,
+      detail: (error as Error).message,
+    });
     throw error;
   }
 }
@@ -98,14 +109,22 @@ async function check(name: string, work: () => Promise<string> | string): Promis
   } catch (error) {
     const message = (error as Error).message;
     const skipped = message.startsWith('skipped: ');
-    rows.push({ step: name, outcome: skipped ? 'skipped' : 'FAIL', seconds: (Date.now() - t0) / 1000, detail: skipped ? message.slice(9) : message });
+    rows.push({
+      step: name,
+      outcome: skipped ? 'skipped' : 'FAIL',
+      seconds: (Date.now() - t0) / 1000,
+      detail: skipped ? message.slice(9) : message,
+    });
     log(`   ${skipped ? 'skipped' : 'FAIL'}: ${message}`);
   }
 }
 
 function summary(): string {
   const width = Math.max(...rows.map((r) => r.step.length), 4);
-  const lines = rows.map((r) => `${r.step.padEnd(width)}  ${r.outcome.padEnd(7)}  ${r.seconds.toFixed(0).padStart(4)} s  ${r.detail.split('\n')[0].slice(0, 150)}`);
+  const lines = rows.map(
+    (r) =>
+      `${r.step.padEnd(width)}  ${r.outcome.padEnd(7)}  ${r.seconds.toFixed(0).padStart(4)} s  ${r.detail.split('\n')[0].slice(0, 150)}`,
+  );
   return [`${'step'.padEnd(width)}  result   time`, ...lines].join('\n');
 }
 
@@ -132,16 +151,26 @@ async function preflight(options: Options): Promise<void> {
   if (!run('docker', ['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 }).ok) {
     throw new Refusal('no Docker engine answers (`docker version` failed): start dockerd first');
   }
-  for (const [tool, pkg] of [['nginx', 'nginx'], ['docker-registry', 'docker-registry'], ['openssl', 'openssl'], ['zip', 'zip']]) {
-    if (!run('sh', ['-c', `command -v ${tool}`]).ok) throw new Refusal(`${tool} is not installed: apt-get install ${pkg}`);
+  for (const [tool, pkg] of [
+    ['nginx', 'nginx'],
+    ['docker-registry', 'docker-registry'],
+    ['openssl', 'openssl'],
+    ['zip', 'zip'],
+  ]) {
+    if (!run('sh', ['-c', `command -v ${tool}`]).ok)
+      throw new Refusal(`${tool} is not installed: apt-get install ${pkg}`);
   }
   if (!existsSync(rootfsTarball()) && !run('sh', ['-c', 'command -v debootstrap']).ok) {
-    throw new Refusal('debootstrap is not installed and no root filesystem is cached: apt-get install debootstrap');
+    throw new Refusal(
+      'debootstrap is not installed and no root filesystem is cached: apt-get install debootstrap',
+    );
   }
   const found = leftovers();
   const names = [...found.containers, ...found.volumes, ...found.networks];
   if (names.length > 0) {
-    throw new Refusal(`leftovers of an earlier rehearsal (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', ...' : ''}): remove them with npm run rehearse -- --down`);
+    throw new Refusal(
+      `leftovers of an earlier rehearsal (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', ...' : ''}): remove them with npm run rehearse -- --down`,
+    );
   }
   if (!(await portFree('127.0.0.1', options.port))) {
     throw new Refusal(`port ${options.port} on 127.0.0.1 is in use: free it or pass --port N`);
@@ -150,14 +179,26 @@ async function preflight(options: Options): Promise<void> {
 
 async function synth(outDir: string, context: Record<string, string>): Promise<string> {
   rmSync(outDir, { recursive: true, force: true });
-  const args = ['cdk', 'synth', '--quiet', '--output', outDir, ...Object.entries(context).flatMap(([k, v]) => ['--context', `${k}=${v}`])];
+  const args = [
+    'cdk',
+    'synth',
+    '--quiet',
+    '--output',
+    outDir,
+    ...Object.entries(context).flatMap(([k, v]) => ['--context', `${k}=${v}`]),
+  ];
   const result = await runAsync('npx', args, { cwd: REPO_ROOT, timeoutMs: 10 * 60_000 });
   if (!result.ok) throw new Error(`cdk synth failed: ${tail(result, 20)}`);
-  return `${path.relative(REPO_ROOT, outDir)} (${Object.entries(context).map(([k, v]) => `-c ${k}=${v}`).join(' ')})`;
+  return `${path.relative(REPO_ROOT, outDir)} (${Object.entries(context)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(' ')})`;
 }
+
+let preflightPassed = false;
 
 async function rehearse(options: Options): Promise<boolean> {
   await preflight(options);
+  preflightPassed = true;
   mkdirSync(RUN_DIR, { recursive: true });
   const cdkOut = path.join(RUN_DIR, 'cdk.out');
   // The root filesystem is the slowest part of a cold run; it is made while the app synthesizes and builds.
@@ -165,8 +206,16 @@ async function rehearse(options: Options): Promise<boolean> {
   rootfs.catch(() => undefined);
 
   let network!: NetworkInfo;
-  await step('rehearsal network', () => {
+  await step('rehearsal network', async () => {
     network = createNetwork();
+    // The load balancer, the registry and the resolver answer the hosts on the gateway's usual ports.
+    for (const port of [80, 443]) {
+      if (!(await portFree(network.gateway, port))) {
+        throw new Refusal(
+          `port ${port} on ${network.gateway} is in use (a server listening on all addresses?): the rehearsal's ${port === 80 ? 'load balancer' : 'registry'} needs it`,
+        );
+      }
+    }
     return `${network.subnet}, gateway ${network.gateway}`;
   });
   const directAccessCidr = `${network.gateway}/32`;
@@ -182,7 +231,9 @@ async function rehearse(options: Options): Promise<boolean> {
   const deployment = new Deployment(template, network, rootfsImages, log);
   await step('database stand-ins (RDS)', async () => {
     await deployment.startDatabases();
-    return deployment.databases.length ? deployment.databases.map((d) => `${d.resource.logicalId} at ${d.address}`).join(', ') : 'none in the template';
+    return deployment.databases.length
+      ? deployment.databases.map((d) => `${d.resource.logicalId} at ${d.address}`).join(', ')
+      : 'none in the template';
   });
 
   const registry = new Registry({
@@ -197,11 +248,18 @@ async function rehearse(options: Options): Promise<boolean> {
     rmSync(path.join(RUN_DIR, 'registry'), { recursive: true, force: true });
     await registry.start();
     const files = publishFiles(cdkOut, path.join(RUN_DIR, 's3'), { accountId: ACCOUNT_ID, region: REGION });
-    const images = await publishImages(cdkOut, registry, { accountId: ACCOUNT_ID, region: REGION }, log, useLocalBases);
+    const images = await publishImages(
+      cdkOut,
+      registry,
+      { accountId: ACCOUNT_ID, region: REGION },
+      log,
+      useLocalBases,
+    );
     // Images the user data pulls from elsewhere (a public database image) are stood in by the rehearsal's MariaDB.
     const others = deployment.pulledImages().filter((image) => !images.includes(image));
     for (const image of others) {
-      if (!/mariadb|mysql/.test(image)) throw new Error(`the user data pulls ${image}, which the rehearsal has no stand-in for`);
+      if (!/mariadb|mysql/.test(image))
+        throw new Error(`the user data pulls ${image}, which the rehearsal has no stand-in for`);
       registry.push(rootfsImages.database, image);
     }
     return `${images.length} image(s), ${files.length} file(s)${others.length ? `; ${others.join(', ')} stood in by Debian's MariaDB` : ''}`;
@@ -223,9 +281,22 @@ async function rehearse(options: Options): Promise<boolean> {
     const codes = await Promise.all(hosts.map((h) => deployment.waitForUserData(h, 10 * 60_000)));
     const failed = hosts.filter((_, i) => codes[i] !== 0);
     if (failed.length > 0) {
-      throw new Error(failed.map((h) => `${h.hostId}: user data exited ${codes[hosts.indexOf(h)]}\n${deployment.userDataLogTail(h)}`).join('\n'));
+      throw new Error(
+        failed
+          .map(
+            (h) =>
+              `${h.hostId}: user data exited ${codes[hosts.indexOf(h)]}\n${deployment.userDataLogTail(h)}`,
+          )
+          .join('\n'),
+      );
     }
-    const node = run('docker', ['exec', hosts[0].container, 'sh', '-c', 'for n in /usr/bin/node-*; do echo "$n $($n --version)"; done']).stdout.trim();
+    const node = run('docker', [
+      'exec',
+      hosts[0].container,
+      'sh',
+      '-c',
+      'for n in /usr/bin/node-*; do echo "$n $($n --version)"; done',
+    ]).stdout.trim();
     return `exit 0 on ${hosts.length} host(s); ${node.replace(/\n/g, ', ')} (this machine's Node, by the dnf stand-in)`;
   });
   await check('creation gated on health (cfn-signal)', () => checks.creationSignals(deployment));
@@ -233,7 +304,10 @@ async function rehearse(options: Options): Promise<boolean> {
     const lb = deployment.loadBalancer!;
     const t0 = Date.now();
     while (!lb.allHealthy()) {
-      if (Date.now() - t0 > 120_000) throw new Error(`targets not healthy after 120 s: ${hosts.map((h) => `${h.hostId} ${lb.health(h.hostId).join('/')}`).join(', ')}`);
+      if (Date.now() - t0 > 120_000)
+        throw new Error(
+          `targets not healthy after 120 s: ${hosts.map((h) => `${h.hostId} ${lb.health(h.hostId).join('/')}`).join(', ')}`,
+        );
       await new Promise((r) => setTimeout(r, 1000));
     }
     return hosts.map((h) => `${h.hostId} ${lb.health(h.hostId).join('/')}`).join(', ');
@@ -262,7 +336,10 @@ async function rehearse(options: Options): Promise<boolean> {
  * names none and the engine lacks them, the build gets the same local stand-ins `npm run
  * images` uses, and this machine's CA bundle for npm, as build arguments and a build secret.
  */
-async function useLocalBases(asset: { buildArgs: Record<string, string>; buildSecrets: Record<string, string> }): Promise<void> {
+async function useLocalBases(asset: {
+  buildArgs: Record<string, string>;
+  buildSecrets: Record<string, string>;
+}): Promise<void> {
   if (asset.buildArgs.BASE_IMAGE || imageExists(builder.DEFAULT_BASE_IMAGE)) return;
   const bases = await builder.resolveBaseImages((line) => log(`  ${line}`));
   asset.buildArgs.BASE_IMAGE = bases.baseImage;
@@ -325,7 +402,7 @@ async function main(): Promise<void> {
     if (interrupted) return;
     interrupted = true;
     log('interrupted: removing what the rehearsal made');
-    cleanUp();
+    if (preflightPassed) cleanUp();
     process.exit(130);
   };
   process.on('SIGINT', onSignal);
@@ -337,6 +414,8 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof Refusal) {
       process.stderr.write(`rehearse: ${error.message}\n`);
+      // Leftovers found by the preflight belong to an earlier run: only --down removes them.
+      if (preflightPassed) cleanUp();
       process.exit(1);
     }
     log(`stopped: ${(error as Error).message}`);
@@ -353,7 +432,11 @@ async function main(): Promise<void> {
     await new Promise(() => {});
   }
   const total = Math.round((Date.now() - started) / 1000);
+  const count = (outcome: Row['outcome']) => rows.filter((r) => r.outcome === outcome).length;
   process.stdout.write(`rehearsal ${passed ? 'passed' : 'FAILED'} in ${total} s\n`);
+  process.stdout.write(
+    `rehearse: ${count('ok')} passed, ${count('FAIL')} failed, ${count('skipped')} skipped\n`,
+  );
   process.exit(passed ? 0 : 1);
 }
 

@@ -94,7 +94,10 @@ export class ControlPlane {
       if (value === undefined) return reply(400, `ResourceNotFoundException: ${id}`);
       return reply(200, JSON.stringify({ ARN: id, Name: id, SecretString: value }), 'application/json');
     }
-    if (req.method === 'POST' && (url.pathname === '/cloudformation/signal' || url.pathname.startsWith('/rehearsal/'))) {
+    if (
+      req.method === 'POST' &&
+      (url.pathname === '/cloudformation/signal' || url.pathname.startsWith('/rehearsal/'))
+    ) {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {

@@ -30,7 +30,13 @@ export async function startDatabase(
   const container = databaseContainerName(index);
   // Alphanumeric, like a generated secret that excludes punctuation.
   const password = randomBytes(24).toString('hex');
-  must('docker', ['volume', 'create', '--label', LABEL, `${PREFIX}-${container.slice(PREFIX.length + 1)}-data`]);
+  must('docker', [
+    'volume',
+    'create',
+    '--label',
+    LABEL,
+    `${PREFIX}-${container.slice(PREFIX.length + 1)}-data`,
+  ]);
   must(
     'docker',
     [
@@ -62,7 +68,9 @@ export async function startDatabase(
   await waitFor(
     `the database stand-in ${container}`,
     () =>
-      run('docker', ['exec', container, 'mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'], { timeoutMs: 5000 }).ok
+      run('docker', ['exec', container, 'mariadb-admin', '--socket=/run/mysqld/mysqld.sock', 'ping'], {
+        timeoutMs: 5000,
+      }).ok
         ? true
         : undefined,
     90_000,

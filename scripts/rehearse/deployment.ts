@@ -49,7 +49,11 @@ export class Deployment {
     private readonly log: (line: string) => void,
   ) {
     this.groups = findHostGroups(template);
-    this.controlPlane = new ControlPlane({ host: network.gateway, s3Root: path.join(RUN_DIR, 's3'), secrets: this.secrets });
+    this.controlPlane = new ControlPlane({
+      host: network.gateway,
+      s3Root: path.join(RUN_DIR, 's3'),
+      secrets: this.secrets,
+    });
     this.dns = new DnsServer(network.gateway, new Map([[LOAD_BALANCER_DNS, network.gateway]]));
   }
 
@@ -66,7 +70,8 @@ export class Deployment {
         attributes[`${id}.LatestVersionNumber`] = '1';
         attributes[`${id}.DefaultVersionNumber`] = '1';
       }
-      if (resource.Type === 'AWS::EC2::SecurityGroup') attributes[`${id}.GroupId`] = `sg-${id.toLowerCase().slice(0, 17)}`;
+      if (resource.Type === 'AWS::EC2::SecurityGroup')
+        attributes[`${id}.GroupId`] = `sg-${id.toLowerCase().slice(0, 17)}`;
     }
     for (const db of this.databases) {
       const name = `${db.resource.logicalId.toLowerCase()}.rehearsal.${REGION}.rds.amazonaws.com`;
@@ -74,7 +79,14 @@ export class Deployment {
       attributes[`${db.resource.logicalId}.Endpoint.Port`] = String(db.port);
       this.dns.records.set(name, db.address);
     }
-    return { template: this.template, accountId: ACCOUNT_ID, region: REGION, stackName: STACK_NAME, refs, attributes };
+    return {
+      template: this.template,
+      accountId: ACCOUNT_ID,
+      region: REGION,
+      stackName: STACK_NAME,
+      refs,
+      attributes,
+    };
   }
 
   userDataOf(group: HostGroup): string {
@@ -86,7 +98,9 @@ export class Deployment {
     const found = new Set<string>();
     for (const group of this.groups) {
       const script = this.userDataOf(group);
-      for (const match of script.matchAll(/\b([a-z0-9-]+(?:\.[a-z0-9-]+)+\/[a-z0-9._\/-]+:[A-Za-z0-9._-]+)/g)) {
+      for (const match of script.matchAll(
+        /\b([a-z0-9-]+(?:\.[a-z0-9-]+)+\/[a-z0-9._/-]+:[A-Za-z0-9._-]+)/g,
+      )) {
         if (!match[1].startsWith('s3')) found.add(match[1]);
       }
     }
@@ -97,14 +111,25 @@ export class Deployment {
     const attachments = secretAttachments(this.template);
     const resources = findDatabases(this.template);
     for (const [index, resource] of resources.entries()) {
-      const db = await startDatabase(resource, index, this.network.address(FIRST_DATABASE + index), this.images.database);
+      const db = await startDatabase(
+        resource,
+        index,
+        this.network.address(FIRST_DATABASE + index),
+        this.images.database,
+      );
       this.databases.push(db);
       const ctx = this.resolveContext();
       if (resource.secretId) {
-        const arn = ctx.refs?.[resource.secretId] ?? `arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${resource.secretId}-rehrsl`;
+        const arn =
+          ctx.refs?.[resource.secretId] ??
+          `arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${resource.secretId}-rehrsl`;
         this.secrets.set(arn, db.secretString);
         for (const [attachment, secret] of attachments) {
-          if (secret === resource.secretId) this.secrets.set(`arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${attachment}-rehrsl`, db.secretString);
+          if (secret === resource.secretId)
+            this.secrets.set(
+              `arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${attachment}-rehrsl`,
+              db.secretString,
+            );
         }
       }
       this.log(`database stand-in for ${resource.logicalId} at ${db.address}:3306`);
@@ -115,7 +140,8 @@ export class Deployment {
     await this.controlPlane.start();
     await this.dns.start();
     mkdirSync(this.supportDir, { recursive: true });
-    for (const file of readdirSync(SHIMS_DIR)) copyFileSync(path.join(SHIMS_DIR, file), path.join(this.supportDir, file));
+    for (const file of readdirSync(SHIMS_DIR))
+      copyFileSync(path.join(SHIMS_DIR, file), path.join(this.supportDir, file));
     copyFileSync(registry.caFile, path.join(this.supportDir, 'registry-ca.crt'));
     const registryNames = [...new Set(this.pulledImages().map((image) => image.split('/')[0]))];
     for (const name of registryNames) this.dns.records.set(name, this.network.gateway);
@@ -126,7 +152,12 @@ export class Deployment {
   }
 
   startLoadBalancer(port: number): LoadBalancer {
-    const lb = new LoadBalancer(this.template, path.join(RUN_DIR, 'nginx'), [`127.0.0.1:${port}`, `${this.network.gateway}:80`], this.log);
+    const lb = new LoadBalancer(
+      this.template,
+      path.join(RUN_DIR, 'nginx'),
+      [`127.0.0.1:${port}`, `${this.network.gateway}:80`],
+      this.log,
+    );
     this.loadBalancer = lb;
     lb.start();
     return lb;
@@ -166,7 +197,8 @@ export class Deployment {
   launchAll(): Host[] {
     const launched: Host[] = [];
     for (const group of this.groups) {
-      for (let i = 0; i < group.count; i++) launched.push(this.launch(group, i === 0 ? group.service : `${group.service}-${i + 1}`));
+      for (let i = 0; i < group.count; i++)
+        launched.push(this.launch(group, i === 0 ? group.service : `${group.service}-${i + 1}`));
     }
     return launched;
   }
@@ -177,14 +209,19 @@ export class Deployment {
     const giveUpAt = Date.now() + timeoutMs;
     let shown = 0;
     for (;;) {
-      const lines = exec(host.hostId, 'grep -a "^\\[selfieless" /var/log/cloud-init-output.log 2>/dev/null || true', 10_000)
+      const lines = exec(
+        host.hostId,
+        'grep -a "^\\[selfieless" /var/log/cloud-init-output.log 2>/dev/null || true',
+        10_000,
+      )
         .stdout.split('\n')
         .filter(Boolean);
       for (const line of lines.slice(shown)) this.log(`  ${host.hostId}: ${line}`);
       shown = Math.max(shown, lines.length);
       const code = this.controlPlane.userDataExits.get(host.hostId);
       if (code !== undefined) return code;
-      if (Date.now() > giveUpAt) throw new Error(`the user data of ${host.hostId} did not finish in ${timeoutMs / 1000} s`);
+      if (Date.now() > giveUpAt)
+        throw new Error(`the user data of ${host.hostId} did not finish in ${timeoutMs / 1000} s`);
       await new Promise((r) => setTimeout(r, 2000));
     }
   }

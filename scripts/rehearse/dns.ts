@@ -7,7 +7,9 @@
 import dgram from 'node:dgram';
 
 /** Parses the question of a DNS query: its id, name, type and the question's bytes. */
-export function parseQuery(message: Buffer): { id: number; name: string; type: number; question: Buffer } | undefined {
+export function parseQuery(
+  message: Buffer,
+): { id: number; name: string; type: number; question: Buffer } | undefined {
   if (message.length < 17) return undefined;
   const labels: string[] = [];
   let offset = 12;
@@ -31,7 +33,10 @@ export function parseQuery(message: Buffer): { id: number; name: string; type: n
 const TYPE_A = 1;
 
 /** The answer to a query: the A record when the name is known, NOERROR/empty for its other types, NXDOMAIN otherwise. */
-export function answer(query: NonNullable<ReturnType<typeof parseQuery>>, records: Map<string, string>): Buffer {
+export function answer(
+  query: NonNullable<ReturnType<typeof parseQuery>>,
+  records: Map<string, string>,
+): Buffer {
   const address = records.get(query.name);
   const header = Buffer.alloc(12);
   header.writeUInt16BE(query.id, 0);

@@ -4,7 +4,14 @@
  * --privileged). Its Docker storage is a named volume, so a restart of the container is a
  * reboot of the host with its disk intact.
  */
-import { DATABASE_CONTAINER, dockerVolumeName, hostContainerName, HOST_SUPPORT_DIR, LABEL, NETWORK } from './names';
+import {
+  DATABASE_CONTAINER,
+  dockerVolumeName,
+  hostContainerName,
+  HOST_SUPPORT_DIR,
+  LABEL,
+  NETWORK,
+} from './names';
 import { must, run, sleep, waitFor } from './process';
 
 export interface NetworkInfo {
@@ -30,7 +37,8 @@ export function createNetwork(): NetworkInfo {
       NETWORK,
     ]);
     if (result.ok) return networkInfo(prefix);
-    if (!/overlap|in use/i.test(result.stderr)) throw new Error(`docker network create failed: ${result.stderr.trim()}`);
+    if (!/overlap|in use/i.test(result.stderr))
+      throw new Error(`docker network create failed: ${result.stderr.trim()}`);
   }
   throw new Error('no free /24 in 172.29.40-79 for the rehearsal network');
 }
@@ -145,8 +153,10 @@ export function leftovers(): { containers: string[]; volumes: string[]; networks
 
 export function removeEverything(): void {
   const found = leftovers();
-  if (found.containers.length) run('docker', ['rm', '--force', '--volumes', ...found.containers], { timeoutMs: 120_000 });
-  if (found.volumes.length) run('docker', ['volume', 'rm', '--force', ...found.volumes], { timeoutMs: 60_000 });
+  if (found.containers.length)
+    run('docker', ['rm', '--force', '--volumes', ...found.containers], { timeoutMs: 120_000 });
+  if (found.volumes.length)
+    run('docker', ['volume', 'rm', '--force', ...found.volumes], { timeoutMs: 60_000 });
   if (found.networks.length) run('docker', ['network', 'rm', ...found.networks], { timeoutMs: 30_000 });
 }
 

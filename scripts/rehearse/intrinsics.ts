@@ -10,7 +10,10 @@ export interface Template {
   Parameters?: Record<string, { Type?: string; Default?: Json }>;
   Conditions?: Record<string, Json>;
   Mappings?: Record<string, Record<string, Record<string, Json>>>;
-  Resources: Record<string, { Type: string; Properties?: Record<string, Json>; [key: string]: Json | undefined }>;
+  Resources: Record<
+    string,
+    { Type: string; Properties?: Record<string, Json>; [key: string]: Json | undefined }
+  >;
   Outputs?: Record<string, { Value: Json; Description?: string }>;
 }
 
@@ -55,8 +58,12 @@ function pseudo(name: string, ctx: ResolveContext): Json | typeof NO_VALUE | und
 
 /** The physical id CloudFormation would return for `Ref` on a resource of this type. */
 export function defaultPhysicalId(logicalId: string, type: string, ctx: ResolveContext): string {
-  const suffix = logicalId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 17);
-  const arn = (service: string, resource: string) => `arn:aws:${service}:${ctx.region}:${ctx.accountId}:${resource}`;
+  const suffix = logicalId
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 17);
+  const arn = (service: string, resource: string) =>
+    `arn:aws:${service}:${ctx.region}:${ctx.accountId}:${resource}`;
   switch (type) {
     case 'AWS::EC2::Instance':
       return `i-${suffix}`;
@@ -80,7 +87,8 @@ function ref(name: string, ctx: ResolveContext): Json | typeof NO_VALUE {
   if (ctx.parameters && name in ctx.parameters) return ctx.parameters[name];
   const parameter = ctx.template.Parameters?.[name];
   if (parameter) {
-    if (parameter.Default === undefined) throw new IntrinsicError(`parameter ${name} has no value and no default`);
+    if (parameter.Default === undefined)
+      throw new IntrinsicError(`parameter ${name} has no value and no default`);
     return parameter.Default;
   }
   const resource = ctx.template.Resources[name];
@@ -91,7 +99,8 @@ function ref(name: string, ctx: ResolveContext): Json | typeof NO_VALUE {
 function getAtt(logicalId: string, attribute: string, ctx: ResolveContext): Json {
   const key = `${logicalId}.${attribute}`;
   if (ctx.attributes && key in ctx.attributes) return ctx.attributes[key];
-  if (!ctx.template.Resources[logicalId]) throw new IntrinsicError(`Fn::GetAtt on unknown resource ${logicalId}`);
+  if (!ctx.template.Resources[logicalId])
+    throw new IntrinsicError(`Fn::GetAtt on unknown resource ${logicalId}`);
   throw new IntrinsicError(`Fn::GetAtt ${key} has no rehearsal value`);
 }
 
@@ -111,7 +120,8 @@ function sub(template: string, variables: Record<string, Json>, ctx: ResolveCont
     if (name.startsWith('!')) return `\${${name.slice(1)}}`;
     if (name in variables) return asString(resolveValue(variables[name], ctx), `Fn::Sub \${${name}}`);
     const dot = name.indexOf('.');
-    if (dot > 0 && !name.startsWith('AWS::')) return asString(getAtt(name.slice(0, dot), name.slice(dot + 1), ctx), `Fn::Sub \${${name}}`);
+    if (dot > 0 && !name.startsWith('AWS::'))
+      return asString(getAtt(name.slice(0, dot), name.slice(dot + 1), ctx), `Fn::Sub \${${name}}`);
     return asString(ref(name, ctx), `Fn::Sub \${${name}}`);
   });
 }
@@ -159,7 +169,8 @@ function resolveValue(value: Json, ctx: ResolveContext): Json | typeof NO_VALUE 
         const [index, list] = asArray(arg, fn);
         const items = asArray(resolveValue(list, ctx), fn);
         const i = Number(resolveValue(index, ctx));
-        if (!Number.isInteger(i) || i < 0 || i >= items.length) throw new IntrinsicError(`Fn::Select index ${i} out of range`);
+        if (!Number.isInteger(i) || i < 0 || i >= items.length)
+          throw new IntrinsicError(`Fn::Select index ${i} out of range`);
         return items[i];
       }
       case 'Fn::Split': {
@@ -202,7 +213,8 @@ function resolveValue(value: Json, ctx: ResolveContext): Json | typeof NO_VALUE 
 
 function truth(value: Json, ctx: ResolveContext): boolean {
   const resolved = resolveValue(value, ctx);
-  if (typeof resolved !== 'boolean') throw new IntrinsicError(`expected a condition, got ${JSON.stringify(resolved)}`);
+  if (typeof resolved !== 'boolean')
+    throw new IntrinsicError(`expected a condition, got ${JSON.stringify(resolved)}`);
   return resolved;
 }
 

@@ -7,7 +7,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Template } from './intrinsics';
-import { type HealthCheckSettings, healthCheckSettings, type HealthState, INITIAL_HEALTH, matcherAccepts, nextHealth } from './health-check';
+import {
+  type HealthCheckSettings,
+  healthCheckSettings,
+  type HealthState,
+  INITIAL_HEALTH,
+  matcherAccepts,
+  nextHealth,
+} from './health-check';
 import { renderNginxConfig, type Target } from './nginx-config';
 import { must, run, sleep } from './process';
 
@@ -72,12 +79,15 @@ export class LoadBalancer {
     }
     this.apply();
     await sleep(delay * 1000);
-    for (const group of this.groups.values()) group.targets = group.targets.filter((t) => t.hostId !== hostId);
+    for (const group of this.groups.values())
+      group.targets = group.targets.filter((t) => t.hostId !== hostId);
     this.apply();
   }
 
   health(hostId: string): string[] {
-    return [...this.groups.values()].flatMap((g) => g.targets.filter((t) => t.hostId === hostId).map((t) => t.state.health));
+    return [...this.groups.values()].flatMap((g) =>
+      g.targets.filter((t) => t.hostId === hostId).map((t) => t.state.health),
+    );
   }
 
   allHealthy(): boolean {
@@ -127,7 +137,13 @@ export class LoadBalancer {
     const port = settings.port === 'traffic-port' ? target.port : settings.port;
     const passed = await new Promise<boolean>((resolve) => {
       const req = http.get(
-        { host: target.address, port, path: settings.path, timeout: settings.timeoutSeconds * 1000, agent: false },
+        {
+          host: target.address,
+          port,
+          path: settings.path,
+          timeout: settings.timeoutSeconds * 1000,
+          agent: false,
+        },
         (res) => {
           res.resume();
           resolve(matcherAccepts(settings.matcher, res.statusCode ?? 0));
@@ -139,7 +155,9 @@ export class LoadBalancer {
     const before = target.state.health;
     target.state = nextHealth(target.state, passed, settings);
     if (target.state.health !== before) {
-      this.events.push(`${new Date().toISOString()} ${targetGroup} ${target.hostId}: ${before} -> ${target.state.health}`);
+      this.events.push(
+        `${new Date().toISOString()} ${targetGroup} ${target.hostId}: ${before} -> ${target.state.health}`,
+      );
       this.log(`load balancer: ${target.hostId} is ${target.state.health} in ${targetGroup}`);
       this.apply();
     }
@@ -156,7 +174,10 @@ export class LoadBalancer {
   }
 
   private writeConfig(): void {
-    writeFileSync(this.configFile, renderNginxConfig(this.template, { targets: this.view(), listen: this.listen, runDir: this.runDir }));
+    writeFileSync(
+      this.configFile,
+      renderNginxConfig(this.template, { targets: this.view(), listen: this.listen, runDir: this.runDir }),
+    );
   }
 
   /** Regenerates the configuration and reloads nginx gracefully (in-flight requests finish). */

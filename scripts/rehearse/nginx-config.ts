@@ -34,24 +34,33 @@ export class UnsupportedListenerError extends Error {}
 type Resource = Template['Resources'][string];
 
 function refOf(value: Json | undefined): string | undefined {
-  if (value && typeof value === 'object' && !Array.isArray(value) && typeof value.Ref === 'string') return value.Ref;
+  if (value && typeof value === 'object' && !Array.isArray(value) && typeof value.Ref === 'string')
+    return value.Ref;
   return undefined;
 }
 
 function actionOf(actions: Json | undefined, where: string): Route['action'] {
   const list = (actions as Record<string, Json>[] | undefined) ?? [];
-  if (list.length !== 1) throw new UnsupportedListenerError(`${where}: ${list.length} actions (one is rehearsed)`);
+  if (list.length !== 1)
+    throw new UnsupportedListenerError(`${where}: ${list.length} actions (one is rehearsed)`);
   const action = list[0];
   if (action.Type === 'forward') {
     const direct = refOf(action.TargetGroupArn);
-    const weighted = ((action.ForwardConfig as Record<string, Json> | undefined)?.TargetGroups as Record<string, Json>[] | undefined) ?? [];
+    const weighted =
+      ((action.ForwardConfig as Record<string, Json> | undefined)?.TargetGroups as
+        Record<string, Json>[] | undefined) ?? [];
     const targetGroup = direct ?? (weighted.length === 1 ? refOf(weighted[0].TargetGroupArn) : undefined);
-    if (!targetGroup) throw new UnsupportedListenerError(`${where}: forward to several target groups is not rehearsed`);
+    if (!targetGroup)
+      throw new UnsupportedListenerError(`${where}: forward to several target groups is not rehearsed`);
     return { kind: 'forward', targetGroup };
   }
   if (action.Type === 'fixed-response') {
     const config = (action.FixedResponseConfig ?? {}) as Record<string, Json>;
-    return { kind: 'fixed-response', status: Number(config.StatusCode), body: String(config.MessageBody ?? '') };
+    return {
+      kind: 'fixed-response',
+      status: Number(config.StatusCode),
+      body: String(config.MessageBody ?? ''),
+    };
   }
   throw new UnsupportedListenerError(`${where}: action ${String(action.Type)} is not rehearsed`);
 }
@@ -62,9 +71,11 @@ export function listenerRoutes(template: Template): Route[] {
   const listeners = resources.filter(
     ([, r]) => r.Type === 'AWS::ElasticLoadBalancingV2::Listener' && (r.Properties?.Port ?? 0) === 80,
   );
-  if (listeners.length !== 1) throw new UnsupportedListenerError(`expected one port-80 listener, found ${listeners.length}`);
+  if (listeners.length !== 1)
+    throw new UnsupportedListenerError(`expected one port-80 listener, found ${listeners.length}`);
   const [listenerId, listener] = listeners[0] as [string, Resource];
-  if (listener.Properties?.Protocol !== 'HTTP') throw new UnsupportedListenerError('the port-80 listener is not HTTP');
+  if (listener.Properties?.Protocol !== 'HTTP')
+    throw new UnsupportedListenerError('the port-80 listener is not HTTP');
   const routes: Route[] = [];
   for (const [id, rule] of resources) {
     if (rule.Type !== 'AWS::ElasticLoadBalancingV2::ListenerRule') continue;
@@ -74,14 +85,24 @@ export function listenerRoutes(template: Template): Route[] {
       if (condition.Field !== 'path-pattern') {
         throw new UnsupportedListenerError(`${id}: condition ${String(condition.Field)} is not rehearsed`);
       }
-      const values = ((condition.PathPatternConfig as Record<string, Json> | undefined)?.Values ?? condition.Values) as string[];
+      const values = ((condition.PathPatternConfig as Record<string, Json> | undefined)?.Values ??
+        condition.Values) as string[];
       pathPatterns.push(...values);
     }
-    if (pathPatterns.length === 0) throw new UnsupportedListenerError(`${id}: a rule without a path pattern is not rehearsed`);
-    routes.push({ priority: Number(rule.Properties?.Priority), pathPatterns, action: actionOf(rule.Properties?.Actions, id) });
+    if (pathPatterns.length === 0)
+      throw new UnsupportedListenerError(`${id}: a rule without a path pattern is not rehearsed`);
+    routes.push({
+      priority: Number(rule.Properties?.Priority),
+      pathPatterns,
+      action: actionOf(rule.Properties?.Actions, id),
+    });
   }
   routes.sort((a, b) => a.priority - b.priority);
-  routes.push({ priority: Infinity, pathPatterns: [], action: actionOf(listener.Properties?.DefaultActions, listenerId) });
+  routes.push({
+    priority: Infinity,
+    pathPatterns: [],
+    action: actionOf(listener.Properties?.DefaultActions, listenerId),
+  });
   return routes;
 }
 
@@ -105,7 +126,9 @@ export function routableTargets(targets: Target[]): Target[] {
 
 export function renderNginxConfig(template: Template, view: LoadBalancerView): string {
   const routes = listenerRoutes(template);
-  const used = [...new Set(routes.flatMap((r) => (r.action.kind === 'forward' ? [r.action.targetGroup] : [])))];
+  const used = [
+    ...new Set(routes.flatMap((r) => (r.action.kind === 'forward' ? [r.action.targetGroup] : []))),
+  ];
   const upstreams = used.flatMap((tg) => {
     const targets = routableTargets(view.targets[tg] ?? []);
     if (targets.length === 0) return [];
@@ -121,11 +144,13 @@ export function renderNginxConfig(template: Template, view: LoadBalancerView): s
       return [`      return ${route.action.status} ${JSON.stringify(route.action.body)};`];
     }
     // No registered target: the ALB answers 503 itself.
-    if (routableTargets(view.targets[route.action.targetGroup] ?? []).length === 0) return ['      return 503;'];
+    if (routableTargets(view.targets[route.action.targetGroup] ?? []).length === 0)
+      return ['      return 503;'];
     return [`      proxy_pass http://${upstreamName(route.action.targetGroup)};`];
   };
   const locations = routes.flatMap((route) => {
-    if (route.pathPatterns.length === 0) return ['    # default action', '    location / {', ...body(route), '    }'];
+    if (route.pathPatterns.length === 0)
+      return ['    # default action', '    location / {', ...body(route), '    }'];
     const regex = route.pathPatterns.map((p) => pathPatternRegex(p).slice(1, -1)).join('|');
     return [
       `    # rule priority ${route.priority}: path-pattern ${route.pathPatterns.join(', ')}`,

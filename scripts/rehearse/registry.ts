@@ -43,11 +43,52 @@ export class Registry {
     const csr = path.join(dir, 'registry.csr');
     const cert = path.join(dir, 'registry.crt');
     const ext = path.join(dir, 'registry.ext');
-    must('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=SelfieLessActs rehearsal CA', '-keyout', caKey, '-out', this.caFile]);
-    must('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${this.options.names[0]}`, '-keyout', key, '-out', csr]);
+    must('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=SelfieLessActs rehearsal CA',
+      '-keyout',
+      caKey,
+      '-out',
+      this.caFile,
+    ]);
+    must('openssl', [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=${this.options.names[0]}`,
+      '-keyout',
+      key,
+      '-out',
+      csr,
+    ]);
     const alt = [...this.options.names.map((n) => `DNS:${n}`), `IP:${this.options.gateway}`].join(',');
     writeFileSync(ext, `subjectAltName=${alt}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-    must('openssl', ['x509', '-req', '-in', csr, '-CA', this.caFile, '-CAkey', caKey, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', cert]);
+    must('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      this.caFile,
+      '-CAkey',
+      caKey,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+      '-out',
+      cert,
+    ]);
     return { cert, key };
   }
 
@@ -76,17 +117,23 @@ export class Registry {
     ];
     for (const config of configs) {
       const out = openSync(`${config}.log`, 'a');
-      const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', out, out], detached: false });
+      const child = spawn('docker-registry', ['serve', config], {
+        stdio: ['ignore', out, out],
+        detached: false,
+      });
       this.processes.push(child);
     }
     await waitFor(
       'the local registry',
       () =>
         new Promise<true | undefined>((resolve) => {
-          const req = http.get({ host: '127.0.0.1', port: this.options.plainPort, path: '/v2/', timeout: 1000 }, (res) => {
-            res.resume();
-            resolve(res.statusCode === 200 ? true : undefined);
-          });
+          const req = http.get(
+            { host: '127.0.0.1', port: this.options.plainPort, path: '/v2/', timeout: 1000 },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode === 200 ? true : undefined);
+            },
+          );
           req.on('error', () => resolve(undefined));
           req.on('timeout', () => req.destroy());
         }),

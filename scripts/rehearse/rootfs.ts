@@ -6,7 +6,16 @@
  * stack names (the on-host database image, or RDS).
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import {
   CACHE_DIR,
@@ -93,13 +102,24 @@ export function prepareRootfs(root: string): void {
   const etc = (...parts: string[]) => path.join(root, 'etc', ...parts);
   // A fresh AMI has no Docker until the user data installs and enables it; hosts don't run MariaDB.
   for (const wants of ['multi-user.target.wants', 'sockets.target.wants']) {
-    for (const unit of ['docker.service', 'docker.socket', 'mariadb.service', 'mariadb.socket', 'mariadb-extra.socket']) {
+    for (const unit of [
+      'docker.service',
+      'docker.socket',
+      'mariadb.service',
+      'mariadb.socket',
+      'mariadb-extra.socket',
+    ]) {
       unlinkIfPresent(etc('systemd', 'system', wants, unit));
     }
   }
   for (const alias of ['mysql.service', 'mysqld.service']) unlinkIfPresent(etc('systemd', 'system', alias));
   // Consoles and device management have nothing to do in a container.
-  for (const unit of ['getty@tty1.service', 'console-getty.service', 'systemd-udevd.service', 'systemd-udev-trigger.service']) {
+  for (const unit of [
+    'getty@tty1.service',
+    'console-getty.service',
+    'systemd-udevd.service',
+    'systemd-udev-trigger.service',
+  ]) {
     link('/dev/null', etc('systemd', 'system', unit));
   }
   // The rehearsal's boot unit lives in the read-only support folder mounted into every host.
@@ -135,7 +155,8 @@ export async function ensureRootfs(log: (line: string) => void): Promise<string>
     {
       timeoutMs: 20 * 60_000,
       onLine: (line) => {
-        if (/^I: (Unpacking|Configuring)/.test(line) && ++extracted % 40 === 0) log(`  debootstrap: ${line.slice(3)}`);
+        if (/^I: (Unpacking|Configuring)/.test(line) && ++extracted % 40 === 0)
+          log(`  debootstrap: ${line.slice(3)}`);
       },
     },
   );
@@ -180,9 +201,21 @@ function databaseTarball(hostTarball: string): string {
   mkdirSync(work, { recursive: true });
   try {
     must('tar', ['-C', work, '--numeric-owner', '-xf', hostTarball], { timeoutMs: 5 * 60_000 });
-    must('tar', ['-C', work, '--numeric-owner', ...NOT_IN_DATABASE_IMAGE.map((p) => `--exclude=${p}`), '-cf', `${tarball}.partial`, '.'], {
-      timeoutMs: 5 * 60_000,
-    });
+    must(
+      'tar',
+      [
+        '-C',
+        work,
+        '--numeric-owner',
+        ...NOT_IN_DATABASE_IMAGE.map((p) => `--exclude=${p}`),
+        '-cf',
+        `${tarball}.partial`,
+        '.',
+      ],
+      {
+        timeoutMs: 5 * 60_000,
+      },
+    );
     must('mv', [`${tarball}.partial`, tarball]);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -195,12 +228,17 @@ function imageExists(ref: string): boolean {
 }
 
 /** Imports the host and database images from the tarball when the engine lacks them. */
-export function ensureImages(tarball: string, log: (line: string) => void): { host: string; database: string } {
+export function ensureImages(
+  tarball: string,
+  log: (line: string) => void,
+): { host: string; database: string } {
   const host = hostImage();
   const database = databaseImage();
   if (!imageExists(host)) {
     log(`importing ${host}`);
-    must('docker', ['import', '--change', 'CMD ["/lib/systemd/systemd"]', tarball, host], { timeoutMs: 5 * 60_000 });
+    must('docker', ['import', '--change', 'CMD ["/lib/systemd/systemd"]', tarball, host], {
+      timeoutMs: 5 * 60_000,
+    });
   }
   if (!imageExists(database)) {
     log(`importing ${database}`);

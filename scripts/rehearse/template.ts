@@ -29,7 +29,8 @@ function props(resource: Resource): Record<string, Json> {
 }
 
 function refTarget(value: Json | undefined): string | undefined {
-  if (value && typeof value === 'object' && !Array.isArray(value) && typeof value.Ref === 'string') return value.Ref;
+  if (value && typeof value === 'object' && !Array.isArray(value) && typeof value.Ref === 'string')
+    return value.Ref;
   return undefined;
 }
 
@@ -49,7 +50,8 @@ export function serviceOfTargetGroup(logicalId: string): string {
 }
 
 function creationPolicy(resource: Resource): HostGroup['creationPolicy'] {
-  const policy = resource.CreationPolicy as { ResourceSignal?: { Count?: Json; Timeout?: string } } | undefined;
+  const policy = resource.CreationPolicy as
+    { ResourceSignal?: { Count?: Json; Timeout?: string } } | undefined;
   if (!policy?.ResourceSignal) return undefined;
   return {
     count: Number(policy.ResourceSignal.Count ?? 1),
@@ -85,7 +87,8 @@ export function findHostGroups(template: Template): HostGroup[] {
       const p = props(resource);
       const launchTemplate = p.LaunchTemplate as Record<string, Json> | undefined;
       const templateId = refTarget(launchTemplate?.LaunchTemplateId);
-      if (!templateId) throw new Error(`${id}: only groups with a launch template of this stack are rehearsed`);
+      if (!templateId)
+        throw new Error(`${id}: only groups with a launch template of this stack are rehearsed`);
       const data = props(resources[templateId]).LaunchTemplateData as Record<string, Json> | undefined;
       const targetGroups = ((p.TargetGroupARNs as Json[] | undefined) ?? [])
         .map((arn) => refTarget(arn))
@@ -133,16 +136,23 @@ export function findDatabases(template: Template): DatabaseResource[] {
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::RDS::DBInstance' && resource.Type !== 'AWS::RDS::DBCluster') continue;
     if (resource.Type === 'AWS::RDS::DBInstance' && props(resource).DBClusterIdentifier) continue;
-    const secretId = secretReferencedBy(props(resource).MasterUsername) ?? secretReferencedBy(props(resource).MasterUserPassword);
+    const secretId =
+      secretReferencedBy(props(resource).MasterUsername) ??
+      secretReferencedBy(props(resource).MasterUserPassword);
     const secret = secretId ? template.Resources[secretId] : undefined;
-    const generate = secret ? (props(secret).GenerateSecretString as Record<string, Json> | undefined) : undefined;
-    const secretTemplate = typeof generate?.SecretStringTemplate === 'string' ? JSON.parse(generate.SecretStringTemplate) : {};
+    const generate = secret
+      ? (props(secret).GenerateSecretString as Record<string, Json> | undefined)
+      : undefined;
+    const secretTemplate =
+      typeof generate?.SecretStringTemplate === 'string' ? JSON.parse(generate.SecretStringTemplate) : {};
     out.push({
       logicalId: id,
       type: resource.Type,
       secretId,
       username: String(secretTemplate.username ?? 'admin'),
-      ...(typeof props(resource).DBName === 'string' ? { databaseName: props(resource).DBName as string } : {}),
+      ...(typeof props(resource).DBName === 'string'
+        ? { databaseName: props(resource).DBName as string }
+        : {}),
     });
   }
   return out;

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { IntrinsicError, type Json, resolve, type ResolveContext, type Template } from '../../scripts/rehearse/intrinsics';
+import {
+  IntrinsicError,
+  type Json,
+  resolve,
+  type ResolveContext,
+  type Template,
+} from '../../scripts/rehearse/intrinsics';
 import { findHostGroups, renderUserData } from '../../scripts/rehearse/template';
 
 const synthesized = JSON.parse(
@@ -35,13 +41,29 @@ describe('CloudFormation intrinsics', () => {
     ['the URL suffix', { Ref: 'AWS::URLSuffix' }, 'amazonaws.com'],
     ['a parameter default', { Ref: 'Ami' }, 'ami-123'],
     ['an instance ref as an instance id', { Ref: 'Host' }, 'i-host'],
-    ['a secret ref as its ARN', { Ref: 'Secret' }, 'arn:aws:secretsmanager:us-east-1:123456789012:secret:Secret-rehrsl'],
+    [
+      'a secret ref as its ARN',
+      { Ref: 'Secret' },
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:Secret-rehrsl',
+    ],
     ['an attribute given by the rehearsal', { 'Fn::GetAtt': ['Lb', 'DNSName'] }, 'lb.example'],
     ['an attribute in dotted form', { 'Fn::GetAtt': 'Lb.DNSName' }, 'lb.example'],
     ['a join', { 'Fn::Join': ['-', ['a', { Ref: 'AWS::AccountId' }, 'b']] }, 'a-123456789012-b'],
-    ['a sub with pseudo parameters', { 'Fn::Sub': '${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/r:t' }, '123456789012.dkr.ecr.us-east-1.amazonaws.com/r:t'],
-    ['a sub with an attribute and a literal', { 'Fn::Sub': 'http://${Lb.DNSName}/${!Literal}' }, 'http://lb.example/${Literal}'],
-    ['a sub with its own variables', { 'Fn::Sub': ['${A}+${B}', { A: 'x', B: { Ref: 'AWS::Region' } }] }, 'x+us-east-1'],
+    [
+      'a sub with pseudo parameters',
+      { 'Fn::Sub': '${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/r:t' },
+      '123456789012.dkr.ecr.us-east-1.amazonaws.com/r:t',
+    ],
+    [
+      'a sub with an attribute and a literal',
+      { 'Fn::Sub': 'http://${Lb.DNSName}/${!Literal}' },
+      'http://lb.example/${Literal}',
+    ],
+    [
+      'a sub with its own variables',
+      { 'Fn::Sub': ['${A}+${B}', { A: 'x', B: { Ref: 'AWS::Region' } }] },
+      'x+us-east-1',
+    ],
     ['base64', { 'Fn::Base64': 'hi' }, 'aGk='],
     ['select after split', { 'Fn::Select': [1, { 'Fn::Split': [',', 'a,b,c'] }] }, 'b'],
     ['GetAZs', { 'Fn::Select': [0, { 'Fn::GetAZs': '' }] }, 'us-east-1a'],
@@ -58,7 +80,11 @@ describe('CloudFormation intrinsics', () => {
 
   test.each<[string, Json, RegExp]>([
     ['a Ref to an unknown name', { Ref: 'Nope' }, /unknown name Nope/],
-    ['an attribute the rehearsal did not give', { 'Fn::GetAtt': ['Host', 'PublicIp'] }, /Host\.PublicIp has no rehearsal value/],
+    [
+      'an attribute the rehearsal did not give',
+      { 'Fn::GetAtt': ['Host', 'PublicIp'] },
+      /Host\.PublicIp has no rehearsal value/,
+    ],
     ['an unsupported function', { 'Fn::ImportValue': 'x' }, /Fn::ImportValue is not supported/],
     ['a select out of range', { 'Fn::Select': [5, ['a']] }, /out of range/],
   ])('refuses %s with a clear error', (_name, input, message) => {
@@ -89,8 +115,12 @@ describe('user data of a synthesized template', () => {
     const script = renderUserData(acts, resolveContext);
     expect(script.startsWith('#!/bin/bash\n')).toBe(true);
     expect(script).toContain("REGION='eu-west-1'");
-    expect(script).toMatch(/IMAGE_URI='123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/cdk-hnb659fds-container-assets-123456789012-eu-west-1:[0-9a-f]{64}'/);
-    expect(script).toMatch(/BUNDLE_URL='s3:\/\/cdk-hnb659fds-assets-123456789012-eu-west-1\/[0-9a-f]{64}\.zip'/);
+    expect(script).toMatch(
+      /IMAGE_URI='123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/cdk-hnb659fds-container-assets-123456789012-eu-west-1:[0-9a-f]{64}'/,
+    );
+    expect(script).toMatch(
+      /BUNDLE_URL='s3:\/\/cdk-hnb659fds-assets-123456789012-eu-west-1\/[0-9a-f]{64}\.zip'/,
+    );
     expect(script).toContain("LB_DNS='lb.rehearsal'");
     expect(script).not.toMatch(/Fn::|"Ref"/);
   });

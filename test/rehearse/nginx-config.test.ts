@@ -13,11 +13,18 @@ const synthesized = JSON.parse(
   readFileSync(path.join(__dirname, 'fixtures', 'two-instances.template.json'), 'utf8'),
 ) as Template;
 
-function listener(defaultTargetGroup: string, rules: { priority: number; patterns: string[]; targetGroup: string }[]): Template {
+function listener(
+  defaultTargetGroup: string,
+  rules: { priority: number; patterns: string[]; targetGroup: string }[],
+): Template {
   const resources: Template['Resources'] = {
     Listener: {
       Type: 'AWS::ElasticLoadBalancingV2::Listener',
-      Properties: { Port: 80, Protocol: 'HTTP', DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: defaultTargetGroup } }] },
+      Properties: {
+        Port: 80,
+        Protocol: 'HTTP',
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: defaultTargetGroup } }],
+      },
     },
   };
   rules.forEach((rule, i) => {
@@ -37,7 +44,10 @@ function listener(defaultTargetGroup: string, rules: { priority: number; pattern
 /** Which target group nginx's location order would pick for a path (regex locations in order, then `/`). */
 function routeOf(template: Template, requestPath: string): string {
   for (const route of listenerRoutes(template)) {
-    if (route.pathPatterns.length === 0 || route.pathPatterns.some((p) => new RegExp(pathPatternRegex(p)).test(requestPath))) {
+    if (
+      route.pathPatterns.length === 0 ||
+      route.pathPatterns.some((p) => new RegExp(pathPatternRegex(p)).test(requestPath))
+    ) {
       return route.action.kind === 'forward' ? route.action.targetGroup : `fixed ${route.action.status}`;
     }
   }
@@ -131,7 +141,11 @@ describe('targets in rotation', () => {
   });
 
   test('a target group without targets answers 503, as the ALB does', () => {
-    const config = renderNginxConfig(listener('Acts', []), { targets: {}, listen: ['127.0.0.1:1'], runDir: '/tmp/lb' });
+    const config = renderNginxConfig(listener('Acts', []), {
+      targets: {},
+      listen: ['127.0.0.1:1'],
+      runDir: '/tmp/lb',
+    });
     expect(config).toMatch(/location \/ \{\n\s+return 503;/);
   });
 });
