@@ -115,7 +115,7 @@ async function check(name: string, work: () => Promise<string> | string): Promis
       seconds: (Date.now() - t0) / 1000,
       detail: skipped ? message.slice(9) : message,
     });
-    log(`   ${skipped ? 'skipped' : 'FAIL'}: ${message}`);
+    log(`   ${skipped ? 'skipped' : 'FAIL'}: ${skipped ? message.slice(9) : message}`);
   }
 }
 

@@ -12,6 +12,8 @@ export interface RunningDatabase {
   resource: DatabaseResource;
   container: string;
   address: string;
+  /** The name hosts reach it by, like an RDS endpoint. */
+  endpoint: string;
   port: number;
   /** The secret's JSON, as RDS and Secrets Manager hold it. */
   secretString: string;
@@ -25,6 +27,7 @@ export async function startDatabase(
   resource: DatabaseResource,
   index: number,
   address: string,
+  endpoint: string,
   image: string,
 ): Promise<RunningDatabase> {
   const container = databaseContainerName(index);
@@ -60,8 +63,8 @@ export async function startDatabase(
       '--volume',
       `${PREFIX}-${container.slice(PREFIX.length + 1)}-data:/var/lib/mysql`,
       image,
-      // RDS for MySQL 8.0's default packet limit.
-      '--max-allowed-packet=64M',
+      // The stack's parameter group, as server options.
+      ...Object.entries(resource.parameters).map(([name, value]) => `--${name}=${value}`),
     ],
     { timeoutMs: 60_000 },
   );
@@ -80,12 +83,13 @@ export async function startDatabase(
     resource,
     container,
     address,
+    endpoint,
     port: 3306,
     secretString: JSON.stringify({
       username: resource.username,
       password,
       engine: 'mysql',
-      host: address,
+      host: endpoint,
       port: 3306,
       ...(resource.databaseName ? { dbname: resource.databaseName } : {}),
       dbInstanceIdentifier: resource.logicalId.toLowerCase(),

@@ -11,7 +11,7 @@ import { ControlPlane, type InstanceIdentity } from './control-plane';
 import { type RunningDatabase, startDatabase } from './database';
 import { DnsServer } from './dns';
 import { exec, type HostSpec, type NetworkInfo, startHost, waitForSystemd } from './hosts';
-import type { ResolveContext, Template } from './intrinsics';
+import { resolve, type ResolveContext, type Template } from './intrinsics';
 import { LoadBalancer } from './load-balancer';
 import { ACCOUNT_ID, hostContainerName, REGION, RUN_DIR, STACK_NAME } from './names';
 import type { Registry } from './registry';
@@ -74,10 +74,8 @@ export class Deployment {
         attributes[`${id}.GroupId`] = `sg-${id.toLowerCase().slice(0, 17)}`;
     }
     for (const db of this.databases) {
-      const name = `${db.resource.logicalId.toLowerCase()}.rehearsal.${REGION}.rds.amazonaws.com`;
-      attributes[`${db.resource.logicalId}.Endpoint.Address`] = name;
+      attributes[`${db.resource.logicalId}.Endpoint.Address`] = db.endpoint;
       attributes[`${db.resource.logicalId}.Endpoint.Port`] = String(db.port);
-      this.dns.records.set(name, db.address);
     }
     return {
       template: this.template,
@@ -111,28 +109,21 @@ export class Deployment {
     const attachments = secretAttachments(this.template);
     const resources = findDatabases(this.template);
     for (const [index, resource] of resources.entries()) {
-      const db = await startDatabase(
-        resource,
-        index,
-        this.network.address(FIRST_DATABASE + index),
-        this.images.database,
-      );
+      // Hosts reach it by its endpoint name, as they would reach RDS.
+      const endpoint = databaseEndpoint(resource.logicalId);
+      const address = this.network.address(FIRST_DATABASE + index);
+      this.dns.records.set(endpoint, address);
+      const db = await startDatabase(resource, index, address, endpoint, this.images.database);
       this.databases.push(db);
-      const ctx = this.resolveContext();
       if (resource.secretId) {
-        const arn =
-          ctx.refs?.[resource.secretId] ??
-          `arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${resource.secretId}-rehrsl`;
-        this.secrets.set(arn, db.secretString);
-        for (const [attachment, secret] of attachments) {
-          if (secret === resource.secretId)
-            this.secrets.set(
-              `arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${attachment}-rehrsl`,
-              db.secretString,
-            );
-        }
+        const ctx = this.resolveContext();
+        const ids = [
+          resource.secretId,
+          ...[...attachments].filter(([, secret]) => secret === resource.secretId).map(([id]) => id),
+        ];
+        for (const id of ids) this.secrets.set(String(resolve({ Ref: id }, ctx)), db.secretString);
       }
-      this.log(`database stand-in for ${resource.logicalId} at ${db.address}:3306`);
+      this.log(`database stand-in for ${resource.logicalId}: ${endpoint} (${address}:3306)`);
     }
   }
 
@@ -235,6 +226,10 @@ export class Deployment {
     this.dns.stop();
     void this.controlPlane.stop();
   }
+}
+
+function databaseEndpoint(logicalId: string): string {
+  return `${logicalId.toLowerCase()}.rehearsal.${REGION}.rds.amazonaws.com`;
 }
 
 function targetPort(template: Template, targetGroup: string): number {

@@ -128,6 +128,8 @@ export interface DatabaseResource {
   /** Username from the secret's template, e.g. `admin`. */
   username: string;
   databaseName?: string;
+  /** The parameter group's settings, e.g. `max_allowed_packet`. */
+  parameters: Record<string, string>;
 }
 
 /** RDS instances and clusters, with the Secrets Manager secret that holds their credentials. */
@@ -145,11 +147,18 @@ export function findDatabases(template: Template): DatabaseResource[] {
       : undefined;
     const secretTemplate =
       typeof generate?.SecretStringTemplate === 'string' ? JSON.parse(generate.SecretStringTemplate) : {};
+    const groupId = refTarget(
+      props(resource).DBParameterGroupName ?? props(resource).DBClusterParameterGroupName,
+    );
+    const parameters = (groupId ? props(template.Resources[groupId]).Parameters : undefined) as
+      Record<string, Json> | undefined;
+    const username = props(resource).MasterUsername;
     out.push({
       logicalId: id,
       type: resource.Type,
       secretId,
-      username: String(secretTemplate.username ?? 'admin'),
+      username: typeof username === 'string' ? username : String(secretTemplate.username ?? 'admin'),
+      parameters: Object.fromEntries(Object.entries(parameters ?? {}).map(([k, v]) => [k, String(v)])),
       ...(typeof props(resource).DBName === 'string'
         ? { databaseName: props(resource).DBName as string }
         : {}),
