@@ -37,7 +37,7 @@ function instance(
 ) {
   return {
     InstanceId: id,
-    InstanceType: 't3.small',
+    InstanceType: 't3.small' as const,
     State: { Code: 16, Name: 'running' as const },
     Placement: { AvailabilityZone: zone, Tenancy: 'default' as const },
     PrivateIpAddress: privateIp,
