@@ -32,6 +32,7 @@ ARG SERVICE
 ARG PORT
 RUN case "$SERVICE" in users|acts) ;; *) echo "build argument SERVICE must be users or acts, got '$SERVICE'" >&2; exit 1;; esac \
  && case "$PORT" in ''|*[!0-9]*) echo "build argument PORT must be a port number, got '$PORT'" >&2; exit 1;; esac
+COPY common ./common
 COPY services ./services
 # One bundled file; the native addon and the MySQL driver stay external and are copied
 # alongside it with their run-time dependencies (from the lock file; prebuild-install only

@@ -3,6 +3,7 @@
  * how and the arithmetic); the cap is what the orchestrator's autoscaler may reach, so a
  * host at its cap still has headroom and is never OOM-killed.
  */
+import { REPLICA_LIMITS } from '../common/topology';
 import type { DatabasePlacement } from './settings';
 
 /** Memory by instance size for the families the deployment is meant for (GiB, from the EC2 docs). */
@@ -60,8 +61,8 @@ export const MEASURED_MIB = {
 export const DATABASE_CONTAINER_MIB = 256;
 /** Kept free for the kernel's page cache and bursts nobody measured. */
 export const HEADROOM_FRACTION = 0.1;
-/** The orchestrator's own ceiling per pool: ports 8000-8009 / 8100-8109 in the course. */
-export const REPLICA_LIMIT = 10;
+/** The orchestrator's own ceiling per pool (ports 8000-8009 / 8100-8109 in the course). */
+export const REPLICA_LIMIT = REPLICA_LIMITS.max;
 
 export interface ReplicaBudget {
   memoryMiB: number;

@@ -1,14 +1,12 @@
 /**
  * How a service image is built: one Dockerfile at the repository root for both services,
  * told which one by build arguments. Pure data, shared by the CDK app (image assets) and
- * `npm run images` (local builds), so both build the same thing the same way.
+ * `npm run images` (local builds), so both build the same thing the same way. Names and
+ * ports come from the system's topology (common/topology.ts).
  */
+import { SERVICE_NAMES, SERVICES, type ServiceName } from '../common/topology';
 
-export const SERVICE_NAMES = ['users', 'acts'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
-
-/** The port each service listens on by default; the orchestrator's pools start there too. */
-export const SERVICE_PORTS: Record<ServiceName, number> = { acts: 8000, users: 8100 };
+export { SERVICE_NAMES, type ServiceName };
 
 /** Relative to the repository root, which is the build context. */
 export const DOCKERFILE = 'Dockerfile';
@@ -27,7 +25,7 @@ export interface BaseImages {
 export function imageBuildArgs(service: ServiceName, bases: BaseImages = {}): Record<string, string> {
   return {
     SERVICE: service,
-    PORT: String(SERVICE_PORTS[service]),
+    PORT: String(SERVICES[service].internalPort),
     ...(bases.baseImage ? { BASE_IMAGE: bases.baseImage } : {}),
     ...(bases.buildBaseImage ? { BUILD_BASE_IMAGE: bases.buildBaseImage } : {}),
   };

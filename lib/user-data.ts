@@ -32,8 +32,8 @@
  *   published on the Docker bridge gateway (172.17.0.1) only: containers on the default
  *   bridge reach it there; the VPC does not.
  */
+import { REPLICA_LIMITS, SERVICES, type ServiceName } from '../common/topology';
 import { DATABASE_CONTAINER_MIB } from './host-capacity';
-import { SERVICE_PORTS, type ServiceName } from './service-images';
 
 export type { ServiceName };
 
@@ -93,9 +93,9 @@ const ref = (name: (typeof CONFIG_VARIABLES)[number]) => `\${${name}}`;
 
 /** The orchestrator config for the host, with the boot-time values as shell references. */
 export function orchestratorConfig(inputs: UserDataInputs): Record<string, unknown> {
-  const port = SERVICE_PORTS[inputs.service];
+  const topology = SERVICES[inputs.service];
   const env: Record<string, string> = {
-    DATABASE_URL: `mysql://${ref('DB_USER')}:${ref('DB_PASSWORD')}@${ref('DB_HOST')}:${ref('DB_PORT')}/${inputs.service}`,
+    DATABASE_URL: `mysql://${ref('DB_USER')}:${ref('DB_PASSWORD')}@${ref('DB_HOST')}:${ref('DB_PORT')}/${topology.database}`,
   };
   if (inputs.service === 'acts') {
     env.USERS_URL = ref('USERS_URL');
@@ -112,11 +112,11 @@ export function orchestratorConfig(inputs: UserDataInputs): Record<string, unkno
     pools: [
       {
         name: inputs.service,
-        image: `${inputs.service}:latest`,
-        firstPort: port,
-        internalPort: port,
+        image: topology.image,
+        firstPort: topology.firstPort,
+        internalPort: topology.internalPort,
         env,
-        minReplicas: 1,
+        minReplicas: REPLICA_LIMITS.min,
         maxReplicas: inputs.maxReplicas,
         autoscale: true,
         // The load balancer already sends this host only its service's paths.
@@ -199,8 +199,14 @@ db_ready || { log 'database did not become ready'; docker logs --tail 50 mysql; 
 export function renderUserData(inputs: UserDataInputs): string {
   const { service } = inputs;
   const paths = INSTANCE_PATHS;
-  if (!Number.isInteger(inputs.maxReplicas) || inputs.maxReplicas < 1) {
-    throw new Error(`maxReplicas must be a positive integer, got ${inputs.maxReplicas}`);
+  if (
+    !Number.isInteger(inputs.maxReplicas) ||
+    inputs.maxReplicas < REPLICA_LIMITS.min ||
+    inputs.maxReplicas > REPLICA_LIMITS.max
+  ) {
+    throw new Error(
+      `maxReplicas must be an integer from ${REPLICA_LIMITS.min} to ${REPLICA_LIMITS.max}, got ${inputs.maxReplicas}`,
+    );
   }
   const config = JSON.stringify(orchestratorConfig(inputs), null, 2);
   const allowed = new RegExp(`\\$(?!\\{(${CONFIG_VARIABLES.join('|')})\\})`);
@@ -246,7 +252,7 @@ on_exit() {
   local status=$?
   [ -n "$SIGNALLED" ] && return
   log "failed (exit $status) in step: $STEP"
-  signal 1 "${service} host failed in step: $STEP (exit $status); see /var/log/cloud-init-output.log"
+  signal 1 "$SERVICE host failed in step: $STEP (exit $status); see /var/log/cloud-init-output.log"
 }
 trap on_exit EXIT
 
@@ -279,9 +285,9 @@ retry ecr_login`,
   );
 
   step(
-    `pull the ${service} image and tag it ${service}:latest`,
+    `pull the ${service} image and tag it ${SERVICES[service].image}`,
     `retry docker pull "$IMAGE_URI"
-docker tag "$IMAGE_URI" "$SERVICE:latest"`,
+docker tag "$IMAGE_URI" ${shellQuote(SERVICES[service].image)}`,
   );
 
   databaseSteps(inputs, step);

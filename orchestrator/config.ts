@@ -3,6 +3,10 @@
  * fails at start with the field's path and what was wrong, never later at run time.
  */
 import { readFileSync } from 'node:fs';
+import { REPLICA_LIMITS, ORCHESTRATOR_OWNER } from '../common/topology';
+import { ConfigError } from './errors';
+
+export { ConfigError } from './errors';
 
 export interface PoolConfig {
   name: string;
@@ -41,16 +45,6 @@ export interface OrchestratorConfig {
   staticDir?: string;
   teardownOnExit: boolean;
   pools: PoolConfig[];
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly field: string,
-    readonly problem: string,
-  ) {
-    super(`invalid configuration: ${field} ${problem}`);
-    this.name = 'ConfigError';
-  }
 }
 
 export const DEFAULT_HEALTH: HealthConfig = {
@@ -208,8 +202,8 @@ function parsePool(raw: unknown, path: string, runtimeKind: RuntimeConfig['kind'
     throw new ConfigError(r.at('command'), 'is required with runtime.kind "process"');
   const firstPort = r.integer('firstPort', undefined, 1, PORT_MAX);
   const internalPort = r.integer('internalPort', firstPort, 1, PORT_MAX);
-  const minReplicas = r.integer('minReplicas', 1, 1);
-  const maxReplicas = r.integer('maxReplicas', 10, 1);
+  const minReplicas = r.integer('minReplicas', REPLICA_LIMITS.min, 1);
+  const maxReplicas = r.integer('maxReplicas', REPLICA_LIMITS.max, 1);
   if (maxReplicas < minReplicas)
     throw new ConfigError(
       r.at('maxReplicas'),
@@ -291,7 +285,7 @@ export function parseConfig(raw: unknown): OrchestratorConfig {
     runtime = {
       kind,
       publishHost: runtimeR.string('publishHost', '127.0.0.1'),
-      owner: runtimeR.string('owner', 'orchestrator'),
+      owner: runtimeR.string('owner', ORCHESTRATOR_OWNER),
     };
   } else {
     if (runtimeR.has('publishHost'))
@@ -364,4 +358,43 @@ export function loadConfigFile(file: string): OrchestratorConfig {
     throw new ConfigError('(file)', `${file} is not valid JSON: ${(err as Error).message}`);
   }
   return parseConfig(raw);
+}
+
+function envPort(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ConfigError(name, `must be a port number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** The few per-host values an operator sets in the environment instead of the file. */
+export function applyEnvOverrides(config: OrchestratorConfig, env: NodeJS.ProcessEnv): OrchestratorConfig {
+  const listenPort = envPort(env, 'ORCH_LISTEN_PORT');
+  const adminPort = envPort(env, 'ORCH_ADMIN_PORT');
+  const windowRaw = env.ORCH_WINDOW_SECONDS;
+  let windowSeconds = config.scaling.windowSeconds;
+  if (windowRaw !== undefined && windowRaw !== '') {
+    windowSeconds = Number(windowRaw);
+    if (!Number.isInteger(windowSeconds) || windowSeconds < 1) {
+      throw new ConfigError(
+        'ORCH_WINDOW_SECONDS',
+        `must be a whole number of seconds ≥ 1, got ${JSON.stringify(windowRaw)}`,
+      );
+    }
+  }
+  let runtime = config.runtime;
+  if (env.ORCH_PUBLISH_HOST) {
+    if (runtime.kind !== 'docker')
+      throw new ConfigError('ORCH_PUBLISH_HOST', 'applies only to runtime.kind "docker"');
+    runtime = { ...runtime, publishHost: env.ORCH_PUBLISH_HOST };
+  }
+  return {
+    ...config,
+    listen: { ...config.listen, ...(listenPort !== undefined ? { port: listenPort } : {}) },
+    admin: { ...config.admin, ...(adminPort !== undefined ? { port: adminPort } : {}) },
+    scaling: { ...config.scaling, windowSeconds },
+    runtime,
+  };
 }

@@ -8,6 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import Docker from 'dockerode';
+import { ORCHESTRATOR_OWNER } from '../common/topology';
+import { ERROR_CODES, OrchestratorError } from './errors';
 import type { Logger } from './log';
 import type { ContainerRuntime, ReplicaExit, ReplicaInfo, ReplicaSpec } from './runtime';
 import { createLoopbackRelays, type LoopbackRelays } from './tcp-relay';
@@ -74,8 +76,6 @@ export const LABEL = {
   spec: 'selfieless.spec',
 } as const;
 
-export const DEFAULT_OWNER = 'orchestrator';
-
 /**
  * `<pool>-<port>-<6 hex>`: unique per start, so a new replica never clashes with one still
  * being removed, and free of any word but the pool's (hex has no "acts" in it), so only
@@ -93,7 +93,11 @@ export function createRequest(
   publishHost: string,
   name = containerName(spec.pool, spec.port),
 ): ContainerCreateRequest {
-  if (!spec.image) throw new Error(`pool ${spec.pool}: the Docker runtime needs an image`);
+  if (!spec.image)
+    throw new OrchestratorError(
+      ERROR_CODES.replicaSpec,
+      `pool ${spec.pool}: the Docker runtime needs an image`,
+    );
   const containerPort = `${spec.internalPort}/tcp`;
   return {
     name,
@@ -253,7 +257,9 @@ async function withDeadline<T>(
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
-      reject(new Error(`docker ${what} did not answer within ${ms} ms`));
+      reject(
+        new OrchestratorError(ERROR_CODES.engineTimeout, `docker ${what} did not answer within ${ms} ms`),
+      );
     }, ms);
   });
   try {
@@ -265,7 +271,7 @@ async function withDeadline<T>(
 
 export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRuntime {
   const docker: DockerApi = options.docker ?? (new Docker() as unknown as DockerApi);
-  const owner = options.owner ?? DEFAULT_OWNER;
+  const owner = options.owner ?? ORCHESTRATOR_OWNER;
   const { publishHost, logger } = options;
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const listeners = new Set<(exit: ReplicaExit) => void>();
@@ -277,7 +283,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
       );
       const gateway = bridgeGateway(network.IPAM?.Config ?? [], hostIPv4Addresses());
       if (!gateway)
-        throw new Error(
+        throw new OrchestratorError(
+          ERROR_CODES.engine,
           "cannot tell the bridge network's gateway address (no Gateway, no host address in its subnet)",
         );
       return gateway;
@@ -308,7 +315,10 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
       }
       await sleep(100);
     }
-    throw new Error(`container ${id} is still being removed after ${timeouts.remove} ms`);
+    throw new OrchestratorError(
+      ERROR_CODES.replicaRemove,
+      `container ${id} is still being removed after ${timeouts.remove} ms`,
+    );
   }
 
   /** A name clash means a container of that name exists: remove it if it is ours, then use a new name. */
@@ -367,9 +377,13 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
             await sleep(PORT_RETRY_DELAY_MS);
             continue;
           }
-          throw new Error(`could not start ${spec.image} on port ${spec.port}: ${messageOf(error)}`, {
-            cause: error,
-          });
+          throw new OrchestratorError(
+            ERROR_CODES.replicaStart,
+            `could not start ${spec.image} on port ${spec.port}: ${messageOf(error)}`,
+            {
+              cause: error,
+            },
+          );
         }
       }
     },
@@ -392,6 +406,11 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
       events.stop();
       listeners.clear();
       await relays.close();
+    },
+
+    async removeAll() {
+      const owned = await runtime.list();
+      await Promise.all(owned.map((replica) => removeById(replica.id)));
     },
   };
 

@@ -9,7 +9,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from './log';
 import { answerJson, UpstreamProxy } from './proxy';
 import type { ForwardTarget, ProxyTargets, UpstreamProxyOptions } from './proxy';
-import { isApiPath, isCountedPath, pathOf, poolForPath } from './request-counting';
+import { isApiPath, isCountedPath, pathOf, poolForPath } from './path-rules';
 import { createStaticFiles } from './static-files';
 import type { StaticHandler } from './static-files';
 

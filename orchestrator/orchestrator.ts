@@ -6,6 +6,7 @@
 import type { OrchestratorConfig } from './config';
 import type { ContainerRuntime } from './runtime';
 import type { Logger } from './log';
+import { ListenError } from './errors';
 import { RoundRobinBalancer } from './balancer';
 import { createFrontDoor, type FrontDoor } from './front-door';
 import { HealthMonitor } from './health-monitor';
@@ -33,22 +34,7 @@ export interface Orchestrator {
   stop(options: { teardown: boolean }): Promise<void>;
 }
 
-/** A listen address is already taken (or otherwise unusable); nothing was started. */
-export class ListenError extends Error {
-  constructor(
-    readonly what: string,
-    readonly host: string,
-    readonly port: number,
-    cause: NodeJS.ErrnoException,
-  ) {
-    super(
-      cause.code === 'EADDRINUSE'
-        ? `${what} port ${port} on ${host} is already in use; stop whatever listens there or choose another port`
-        : `${what} cannot listen on ${host}:${port}: ${cause.message}`,
-    );
-    this.name = 'ListenError';
-  }
-}
+export { ListenError } from './errors';
 
 async function listenOrExplain(
   what: string,

@@ -52,4 +52,6 @@ export interface ContainerRuntime {
   onExit(listener: (exit: ReplicaExit) => void): () => void;
   /** Releases the runtime's own resources (event streams, handles); does not remove replicas. */
   close(): Promise<void>;
+  /** Removes every replica this runtime owns (a full teardown); safe after close(). */
+  removeAll(): Promise<void>;
 }

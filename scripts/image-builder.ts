@@ -27,6 +27,7 @@ import {
   localBuildBaseImageTag,
 } from './base-image';
 import { findBuildKitDocker, runDockerBuild } from './docker-assets';
+import { SERVICES as TOPOLOGY } from '../common/topology';
 
 export const SERVICES = SERVICE_NAMES;
 export type { ServiceName };
@@ -45,7 +46,7 @@ export interface EnsureImagesOptions {
 }
 
 export function imageName(service: ServiceName): string {
-  return `${service}:latest`;
+  return TOPOLOGY[service].image;
 }
 
 /** Runs a docker CLI command to completion with a deadline; never throws. */
@@ -78,10 +79,11 @@ function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** What an image is built from: every service source, the manifests, the Dockerfile and ignore file, the bases. */
+/** What an image is built from: the service sources and common/ (which they import), the manifests, the Dockerfile and ignore file, the bases. */
 export function sourceHash(service: ServiceName, bases: Required<BaseImages>, repoRoot = REPO_ROOT): string {
   const hash = createHash('sha256').update(`${service}\0${bases.baseImage}\0${bases.buildBaseImage}\0`);
   const inputs = [
+    ...listFiles(path.join(repoRoot, 'common')),
     ...listFiles(path.join(repoRoot, 'services')),
     ...['package.json', 'package-lock.json', DOCKERFILE, '.dockerignore'].map((f) => path.join(repoRoot, f)),
   ];

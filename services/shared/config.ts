@@ -1,3 +1,4 @@
+import { LOCAL_PORTS, SERVICES } from '../../common/topology';
 import { parseDatabaseUrl } from './database-url';
 import { isLogLevel, type LogLevel } from './log';
 
@@ -25,16 +26,25 @@ export function parseServiceConfig(env: Env, defaults: { port: number; databaseU
 }
 
 export function parseActsConfig(env: Env): ActsConfig {
-  const base = parseServiceConfig(env, { port: 8000, databaseUrl: 'sqlite:./data/acts.db' });
-  const usersUrl = (nonEmpty(env.USERS_URL) ?? 'http://127.0.0.1:8100').replace(/\/+$/, '');
+  const base = parseServiceConfig(env, localDefaults('acts'));
+  const usersUrl = (nonEmpty(env.USERS_URL) ?? `http://127.0.0.1:${SERVICES.users.firstPort}`).replace(
+    /\/+$/,
+    '',
+  );
   if (!/^https?:\/\/[^/]/.test(usersUrl))
     throw new Error(`USERS_URL must be an http(s) URL, not "${usersUrl}"`);
-  const publicOrigin = nonEmpty(env.PUBLIC_ORIGIN) ?? 'http://localhost:8080';
+  const publicOrigin = nonEmpty(env.PUBLIC_ORIGIN) ?? `http://localhost:${LOCAL_PORTS.frontDoor}`;
   return { ...base, usersUrl, publicOrigin };
 }
 
 export function parseUsersConfig(env: Env): ServiceConfig {
-  return parseServiceConfig(env, { port: 8100, databaseUrl: 'sqlite:./data/users.db' });
+  return parseServiceConfig(env, localDefaults('users'));
+}
+
+/** Run alone (`npm run start:acts`), a service listens on its first port with a SQLite file under ./data. */
+function localDefaults(service: keyof typeof SERVICES): { port: number; databaseUrl: string } {
+  const topology = SERVICES[service];
+  return { port: topology.firstPort, databaseUrl: `sqlite:./data/${topology.database}.db` };
 }
 
 function parsePort(value: string | undefined, fallback: number): number {

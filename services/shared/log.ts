@@ -1,33 +1,9 @@
-/** JSON lines on stdout, one object per event, so operators can grep and ship them. */
-export type LogFields = Record<string, unknown>;
-
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-}
-
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
-export type LogLevel = keyof typeof LEVELS;
-
-export function isLogLevel(value: string): value is LogLevel {
-  return Object.hasOwn(LEVELS, value);
-}
-
-export function createLogger(
-  service: string,
-  minLevel: LogLevel = 'info',
-  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
-): Logger {
-  const emit =
-    (level: LogLevel) =>
-    (msg: string, fields: LogFields = {}) => {
-      // Errors are always written: a quiet log level must never hide a failure.
-      if (level !== 'error' && LEVELS[level] < LEVELS[minLevel]) return;
-      write(JSON.stringify({ time: new Date().toISOString(), level, service, msg, ...fields }));
-    };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
-}
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+/** The services log with the system's one JSON logger (common/log.ts). */
+export {
+  createLogger,
+  isLogLevel,
+  silentLogger,
+  type LogFields,
+  type LogLevel,
+  type Logger,
+} from '../../common/log';

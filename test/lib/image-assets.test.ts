@@ -37,7 +37,10 @@ function docker(args: string[], timeout = 60_000): string {
 async function health(port: number, deadline = Date.now() + 30_000): Promise<number> {
   for (;;) {
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/api/v1/_health`);
+      // A published port accepts before the service listens; a stalled attempt is retried.
+      const response = await fetch(`http://127.0.0.1:${port}/api/v1/_health`, {
+        signal: AbortSignal.timeout(2_000),
+      });
       return response.status;
     } catch (error) {
       if (Date.now() > deadline) throw error;

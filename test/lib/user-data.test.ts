@@ -91,7 +91,7 @@ describe.each(VARIANTS)('user data of the %s host with the database on %s', (ser
       `dnf install -y ${AL2023_PACKAGES.join(' ')}`,
       'aws ecr get-login-password',
       'docker pull "$IMAGE_URI"',
-      `docker tag "$IMAGE_URI" "$SERVICE:latest"`,
+      `docker tag "$IMAGE_URI" '${service}:latest'`,
       ...(db === 'rds'
         ? ['aws secretsmanager get-secret-value']
         : ['docker run --detach --name mysql', 'mariadb-admin ping']),

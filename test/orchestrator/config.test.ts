@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfigFile, parseConfig } from '../../orchestrator/config';
-import { applyEnvOverrides } from '../../orchestrator/main';
+import { applyEnvOverrides } from '../../orchestrator/config';
 
 const dockerPool = { name: 'acts', image: 'acts:latest', firstPort: 8000 };
 const minimal = { pools: [dockerPool] };

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { parseMainArgs } from '../../orchestrator/main';
+import { parseMainArgs } from '../../orchestrator/main-args';
 import { freePort } from '../support/requirements';
 import {
   FAKE_SERVICE,

@@ -2,13 +2,9 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  buildStartConfig,
-  parseStartArgs,
-  serviceDatabaseUrl,
-  shareDataDirWithContainers,
-  type StartOptions,
-} from '../../scripts/start';
+import { parseStartArgs, type StartOptions } from '../../scripts/start/cli';
+import { shareDataDirWithContainers } from '../../scripts/start/preflight';
+import { buildStartConfig, serviceDatabaseUrl } from '../../scripts/start/preset';
 import { freePort } from '../support/requirements';
 import {
   eventually,
@@ -18,7 +14,7 @@ import {
   request,
   runCommand,
   type CommandRun,
-} from './helpers';
+} from '../orchestrator/helpers';
 
 jest.setTimeout(90_000);
 

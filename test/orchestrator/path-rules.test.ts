@@ -1,4 +1,4 @@
-import { isApiPath, isCountedPath, pathOf, poolForPath } from '../../orchestrator/request-counting';
+import { isApiPath, isCountedPath, pathOf, poolForPath } from '../../orchestrator/path-rules';
 
 describe('request counting', () => {
   test.each([
