@@ -8,7 +8,7 @@
  *   npm run rehearse -- --keep       leave the system running and print where it is
  *   npm run rehearse -- --down       remove what a kept (or interrupted) rehearsal left
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { imageExists, publishFiles, publishImages } from './assets';
@@ -17,7 +17,8 @@ import { Deployment, type Host, readTemplate } from './deployment';
 import * as builder from '../image-builder';
 import { createNetwork, leftovers, type NetworkInfo, removeEverything } from './hosts';
 import { ACCOUNT_ID, CACHE_DIR, REGION, REPO_ROOT, RUN_DIR } from './names';
-import { run, runAsync, tail } from './process';
+import { endOwnedProcess, run, runAsync, tail } from './process';
+import { LoadBalancer } from './load-balancer';
 import { Registry } from './registry';
 import { ensureImages as ensureRootfsImages, ensureRootfs, rootfsTarball } from './rootfs';
 
@@ -202,7 +203,9 @@ async function rehearse(options: Options): Promise<boolean> {
   mkdirSync(RUN_DIR, { recursive: true });
   const cdkOut = path.join(RUN_DIR, 'cdk.out');
   // The root filesystem is the slowest part of a cold run; it is made while the app synthesizes and builds.
-  const rootfs = ensureRootfs((line) => log(`  [rootfs] ${line}`));
+  const rootfs = ensureRootfs((line) => log(`  [rootfs] ${line}`)).then((tarball) =>
+    ensureRootfsImages(tarball, (line) => log(`  [rootfs] ${line}`)),
+  );
   rootfs.catch(() => undefined);
 
   let network!: NetworkInfo;
@@ -222,20 +225,7 @@ async function rehearse(options: Options): Promise<boolean> {
   await step('cdk synth', () => synth(cdkOut, { directAccessCidr, actsHosts: '2-2' }));
   const template = readTemplate(cdkOut);
 
-  let rootfsImages!: { host: string; database: string };
-  await step('host root filesystem', async () => {
-    const tarball = await rootfs;
-    rootfsImages = ensureRootfsImages(tarball, (line) => log(`  ${line}`));
-    return `${rootfsImages.host}, ${rootfsImages.database}`;
-  });
-  const deployment = new Deployment(template, network, rootfsImages, log);
-  await step('database stand-ins (RDS)', async () => {
-    await deployment.startDatabases();
-    return deployment.databases.length
-      ? deployment.databases.map((d) => `${d.resource.logicalId} at ${d.address}`).join(', ')
-      : 'none in the template';
-  });
-
+  const deployment = new Deployment(template, network, log);
   const registry = new Registry({
     dir: path.join(RUN_DIR, 'registry'),
     storage: path.join(CACHE_DIR, 'registry-storage'),
@@ -244,25 +234,37 @@ async function rehearse(options: Options): Promise<boolean> {
     plainPort: await freePort(),
   });
   cleanups.push(() => registry.stop());
+  let published: string[] = [];
   await step('publish assets', async () => {
     rmSync(path.join(RUN_DIR, 'registry'), { recursive: true, force: true });
     await registry.start();
     const files = publishFiles(cdkOut, path.join(RUN_DIR, 's3'), { accountId: ACCOUNT_ID, region: REGION });
-    const images = await publishImages(
+    published = await publishImages(
       cdkOut,
       registry,
       { accountId: ACCOUNT_ID, region: REGION },
       log,
       useLocalBases,
     );
+    return `${published.length} image(s), ${files.length} file(s)`;
+  });
+
+  await step('host root filesystem', async () => {
+    deployment.images = await rootfs;
     // Images the user data pulls from elsewhere (a public database image) are stood in by the rehearsal's MariaDB.
-    const others = deployment.pulledImages().filter((image) => !images.includes(image));
+    const others = deployment.pulledImages().filter((image) => !published.includes(image));
     for (const image of others) {
       if (!/mariadb|mysql/.test(image))
         throw new Error(`the user data pulls ${image}, which the rehearsal has no stand-in for`);
-      registry.push(rootfsImages.database, image);
+      registry.push(deployment.images.database, image);
     }
-    return `${images.length} image(s), ${files.length} file(s)${others.length ? `; ${others.join(', ')} stood in by Debian's MariaDB` : ''}`;
+    return `${deployment.images.host}${others.length ? `; ${others.join(', ')} stood in by Debian's MariaDB` : ''}`;
+  });
+  await step('database stand-ins (RDS)', async () => {
+    await deployment.startDatabases();
+    return deployment.databases.length
+      ? deployment.databases.map((d) => `${d.resource.logicalId} at ${d.endpoint}`).join(', ')
+      : 'none in the template';
   });
 
   cleanups.push(() => deployment.stop());
@@ -352,19 +354,8 @@ const KEEP_PID_FILE = path.join(RUN_DIR, 'kept.pid');
 
 /** `--down` ends a kept rehearsal's process (it removes what it made) before removing leftovers. */
 function stopKeptRehearsal(): void {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(KEEP_PID_FILE, 'utf8'));
-  } catch {
-    return;
-  }
+  endOwnedProcess(KEEP_PID_FILE, 'rehearse');
   rmSync(KEEP_PID_FILE, { force: true });
-  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) return;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
 }
 
 function cleanUp(): void {
@@ -391,6 +382,8 @@ async function main(): Promise<void> {
   }
   if (options.down) {
     stopKeptRehearsal();
+    LoadBalancer.stopLeftover(path.join(RUN_DIR, 'nginx'));
+    Registry.stopLeftovers(path.join(RUN_DIR, 'registry'));
     const found = leftovers();
     removeEverything();
     const names = [...found.containers, ...found.volumes, ...found.networks];

@@ -42,10 +42,12 @@ export class Deployment {
   private readonly supportDir = path.join(RUN_DIR, 'support');
   private nextHostNumber = FIRST_HOST;
 
+  /** The host and database images, once the root filesystem is imported. */
+  images = { host: '', database: '' };
+
   constructor(
     readonly template: Template,
     readonly network: NetworkInfo,
-    readonly images: { host: string; database: string },
     private readonly log: (line: string) => void,
   ) {
     this.groups = findHostGroups(template);
@@ -73,9 +75,9 @@ export class Deployment {
       if (resource.Type === 'AWS::EC2::SecurityGroup')
         attributes[`${id}.GroupId`] = `sg-${id.toLowerCase().slice(0, 17)}`;
     }
-    for (const db of this.databases) {
-      attributes[`${db.resource.logicalId}.Endpoint.Address`] = db.endpoint;
-      attributes[`${db.resource.logicalId}.Endpoint.Port`] = String(db.port);
+    for (const db of findDatabases(this.template)) {
+      attributes[`${db.logicalId}.Endpoint.Address`] = databaseEndpoint(db.logicalId);
+      attributes[`${db.logicalId}.Endpoint.Port`] = '3306';
     }
     return {
       template: this.template,

@@ -16,7 +16,7 @@ import {
   nextHealth,
 } from './health-check';
 import { renderNginxConfig, type Target } from './nginx-config';
-import { must, run, sleep } from './process';
+import { endOwnedProcess, must, run, sleep } from './process';
 
 interface Registered {
   hostId: string;
@@ -107,6 +107,11 @@ export class LoadBalancer {
       probeAll();
       this.timers.push(setInterval(probeAll, group.settings.intervalSeconds * 1000));
     }
+  }
+
+  /** Ends the nginx a run left behind (its process was killed before it could). */
+  static stopLeftover(runDir: string): void {
+    endOwnedProcess(path.join(runDir, 'nginx.pid'), 'nginx', 'SIGQUIT');
   }
 
   stop(): void {

@@ -3,6 +3,7 @@
  * the other, within its time limit, so no step can hang the run.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface RunResult {
   ok: boolean;
@@ -106,5 +107,21 @@ export async function waitFor<T>(
     if (Date.now() > giveUpAt)
       throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
     await sleep(intervalMs);
+  }
+}
+
+/**
+ * Ends a process the rehearsal started, found by the pid file it left, and only when its
+ * command line still names `marker` (a pid can be reused by another program).
+ */
+export function endOwnedProcess(pidFile: string, marker: string, signal: NodeJS.Signals = 'SIGTERM'): void {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) return;
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) return;
+    process.kill(pid, signal);
+  } catch {
+    // no pid file, or the process is gone
   }
 }

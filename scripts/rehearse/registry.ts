@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { must, waitFor } from './process';
+import { endOwnedProcess, must, waitFor } from './process';
 
 export interface RegistryOptions {
   /** Certificates, configuration and logs of this run. */
@@ -145,6 +145,12 @@ export class Registry {
   stop(): void {
     for (const child of this.processes) if (child.exitCode === null) child.kill('SIGTERM');
     this.processes.length = 0;
+  }
+
+  /** Ends the registries a run left behind (its process was killed before it could). */
+  static stopLeftovers(dir: string): void {
+    for (const name of ['plain', 'tls'])
+      endOwnedProcess(path.join(dir, `${name}.yml.pid`), path.join(dir, `${name}.yml`));
   }
 
   /** Pushes a local image so hosts can pull it as `<name>` (`registry/repo:tag`). */

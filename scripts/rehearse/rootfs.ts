@@ -84,6 +84,16 @@ fi
 exec mariadbd --user=mysql --datadir="$DATADIR" --bind-address=0.0.0.0 --skip-name-resolve "$@"
 `;
 
+/** Like must(), without blocking the event loop: imports run while the images build. */
+async function mustAsync(
+  command: string,
+  args: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  const result = await runAsync(command, args, options);
+  if (!result.ok) throw new Error(`${command} ${args.slice(0, 3).join(' ')} failed: ${tail(result)}`);
+}
+
 function unlinkIfPresent(file: string): void {
   try {
     unlinkSync(file);
@@ -193,15 +203,15 @@ const NOT_IN_DATABASE_IMAGE = [
 ];
 
 /** The database image's filesystem: the host's, less what only a host needs (about half the size). */
-function databaseTarball(hostTarball: string): string {
+async function databaseTarball(hostTarball: string): Promise<string> {
   const tarball = hostTarball.replace(/\.tar$/, '-mariadb.tar');
   if (existsSync(tarball)) return tarball;
   const work = `${tarball}.work`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   try {
-    must('tar', ['-C', work, '--numeric-owner', '-xf', hostTarball], { timeoutMs: 5 * 60_000 });
-    must(
+    await mustAsync('tar', ['-C', work, '--numeric-owner', '-xf', hostTarball], { timeoutMs: 5 * 60_000 });
+    await mustAsync(
       'tar',
       [
         '-C',
@@ -216,7 +226,7 @@ function databaseTarball(hostTarball: string): string {
         timeoutMs: 5 * 60_000,
       },
     );
-    must('mv', [`${tarball}.partial`, tarball]);
+    await mustAsync('mv', [`${tarball}.partial`, tarball]);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -228,21 +238,21 @@ function imageExists(ref: string): boolean {
 }
 
 /** Imports the host and database images from the tarball when the engine lacks them. */
-export function ensureImages(
+export async function ensureImages(
   tarball: string,
   log: (line: string) => void,
-): { host: string; database: string } {
+): Promise<{ host: string; database: string }> {
   const host = hostImage();
   const database = databaseImage();
   if (!imageExists(host)) {
     log(`importing ${host}`);
-    must('docker', ['import', '--change', 'CMD ["/lib/systemd/systemd"]', tarball, host], {
+    await mustAsync('docker', ['import', '--change', 'CMD ["/lib/systemd/systemd"]', tarball, host], {
       timeoutMs: 5 * 60_000,
     });
   }
   if (!imageExists(database)) {
     log(`importing ${database}`);
-    must(
+    await mustAsync(
       'docker',
       [
         'import',
@@ -252,7 +262,7 @@ export function ensureImages(
         'EXPOSE 3306',
         '--change',
         'VOLUME /var/lib/mysql',
-        databaseTarball(tarball),
+        await databaseTarball(tarball),
         database,
       ],
       { timeoutMs: 5 * 60_000 },
