@@ -89,7 +89,8 @@ export async function startDatabase(
       username: resource.username,
       password,
       engine: 'mysql',
-      host: endpoint,
+      // The address, as verified end to end; the endpoint name also resolves through the rehearsal's resolver.
+      host: address,
       port: 3306,
       ...(resource.databaseName ? { dbname: resource.databaseName } : {}),
       dbInstanceIdentifier: resource.logicalId.toLowerCase(),
