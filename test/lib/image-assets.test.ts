@@ -24,6 +24,7 @@ const PROJECT_FILES = [
   'package-lock.json',
   'Dockerfile',
   '.dockerignore',
+  'common',
   'services',
   'orchestrator',
   'host',
@@ -115,6 +116,7 @@ describeWith('docker', 'image assets built as cdk deploy builds them', () => {
       expect(staged).toEqual([
         '.dockerignore',
         'Dockerfile',
+        'common',
         'package-lock.json',
         'package.json',
         'services',
