@@ -8,7 +8,7 @@ import type { FrontDoor } from './front-door';
 import type { AdminServer } from './admin';
 import { ListenError } from './errors';
 
-export async function listenOrExplain(
+async function listenOrExplain(
   what: string,
   host: string,
   port: number,

@@ -7,7 +7,7 @@ import type { Logger } from './log';
 import type { Pool } from './pool';
 import { ScalingWindow, desiredReplicas, type ScalingPolicy, type Timers } from './autoscaler';
 
-export function scalingPolicy(pool: PoolConfig, scaling: OrchestratorConfig['scaling']): ScalingPolicy {
+function scalingPolicy(pool: PoolConfig, scaling: OrchestratorConfig['scaling']): ScalingPolicy {
   return {
     requestsPerReplica: scaling.requestsPerReplica,
     minReplicas: pool.minReplicas,
