@@ -21,6 +21,7 @@ import { silentLogger } from '../orchestrator/log';
 import { createProcessRuntime } from '../orchestrator/process-runtime';
 import type { ContainerRuntime, ReplicaInfo, ReplicaSpec } from '../orchestrator/runtime';
 import { ensureImages, imageName, SERVICES } from '../scripts/image-builder';
+import { bundledServiceCommand } from '../scripts/services-bundle';
 import {
   dockerConfig,
   freePortRange,
@@ -29,6 +30,10 @@ import {
   type RunningOrchestrator,
 } from '../test/orchestrator/docker-harness';
 import { waitFor } from '../test/orchestrator/runtime-contract';
+
+const REPLACEMENT_GOAL_MS = 800;
+/** Docker replacement → healthy before the replica's start-up work (median, quiet machine). */
+const BEFORE_REPLACEMENT_MS = 1084;
 
 const run = promisify(execFile);
 const ROUNDS = 10;
@@ -133,7 +138,7 @@ async function main(): Promise<void> {
       pool: 'bench',
       port: processPort,
       internalPort: processPort,
-      command: [process.execPath, '--import', 'tsx', 'services/acts/main.ts'],
+      command: bundledServiceCommand('acts'),
       env: { DATABASE_URL: `sqlite:${path.join(dataDir, 'acts.db')}`, LOG_LEVEL: 'warn' },
       specHash: 'bench',
     },
@@ -174,6 +179,13 @@ async function main(): Promise<void> {
   row('replacement → healthy', processFigures.replacement, dockerFigures.replacement);
   row('kill → exit noticed', processFigures.exitNotice, dockerFigures.exitNotice);
   console.log('\n(kill → exit noticed includes the `docker kill` CLI round trip for Docker.)');
+  const goal = REPLACEMENT_GOAL_MS;
+  const docker = dockerFigures.replacement;
+  console.log(
+    `Docker replacement → healthy: ${ms(docker)} against a goal of ${goal} ms: ` +
+      (docker <= goal ? 'met' : `missed by ${ms(docker - goal)}`) +
+      ` (${BEFORE_REPLACEMENT_MS} ms before this work, quiet machine)`,
+  );
 
   await frontDoorCpu();
 }

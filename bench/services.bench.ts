@@ -1,27 +1,35 @@
 /**
- * One acts process (started as the process runtime starts replicas) on SQLite and on MySQL:
- *   - requests/s of GET /api/v1/categories, against a bare node http server answering `{}`
- *     measured in the same run (the ceiling for any node service on this machine);
+ * One acts process, started as process mode starts replicas (the bundled service, plain node),
+ * on SQLite and on MySQL, each figure next to its floor from the same run:
+ *   - GET /api/v1/categories and GET /api/v1/categories/{name}/acts (100 small acts) with wrk,
+ *     against a bare node:http server doing the same reads with the same driver
+ *     (better-sqlite3 / mysql2): requests/s, and CPU per request from /proc, which a machine
+ *     shared with other work disturbs less;
+ *   - the replica's RSS idle and after that load, against the floor's;
  *   - uploads/s of 50 KB photos, and the latency of listing 100 such acts;
  *   - peak RSS growth while one 20 MB photo is uploaded to a fresh process, as a ratio to the body size.
  * The MySQL part is skipped, with the reason, when no server answers. BENCH_QUICK=1 shortens it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
-import { Pool } from 'undici';
+import { bundledServiceCommand } from '../scripts/services-bundle';
 import { freePort, MYSQL_URL_BASE, unmetReason } from '../test/support/requirements';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const LOAD_SECONDS = QUICK ? 2 : 5;
-const CONNECTIONS = 32;
+const WRK_SECONDS = QUICK ? 4 : 8;
+const WRK_CONNECTIONS = 16;
 const UPLOADS = 100;
 const LISTINGS = QUICK ? 20 : 50;
 const REPO_ROOT = path.resolve(__dirname, '..');
+const REPLICA_GOAL = 0.6;
+const IDLE_RSS_GOAL_MB = 60;
+const LOADED_RSS_GOAL_MB = 90;
+const UPLOAD_GROWTH_GOAL = 2;
 
 interface Proc {
   url: string;
@@ -29,18 +37,62 @@ interface Proc {
   stop(): Promise<void>;
 }
 
+/**
+ * The floor: node:http and the driver alone, answering the same bytes from the same SQL the
+ * store runs for these two routes (plain identifiers, so one text serves both databases).
+ */
+const FLOOR_SCRIPT = `
+const http = require('http');
+const url = process.env.DATABASE_URL;
+const CATEGORIES = 'select c.name, count(a.seq) as act_count from categories as c left join acts as a on a.category_name = c.name group by c.seq, c.name order by c.seq';
+const COUNT = 'select count(a.seq) as act_count from categories as c left join acts as a on a.category_name = c.name where c.name = ? group by c.seq';
+const PAGE = 'select act_id, username, taken_at, caption, upvotes, category_name, image from acts where category_name = ? order by sort_time desc, seq desc limit ? offset ?';
+let read;
+if (url.startsWith('sqlite:')) {
+  const db = new (require('better-sqlite3'))(url.slice('sqlite:'.length));
+  const statements = {};
+  read = async (sql, params) => (statements[sql] ??= db.prepare(sql)).all(params);
+} else {
+  const pool = require('mysql2').createPool({ uri: url, connectionLimit: 10, supportBigNumbers: true }).promise();
+  read = async (sql, params) => (await pool.query(sql, params))[0];
+}
+const text = (v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v);
+const send = (res, body) => {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+};
+http.createServer(async (req, res) => {
+  if (req.url === '/api/v1/categories') {
+    const rows = await read(CATEGORIES, []);
+    return send(res, '{' + rows.map((r) => JSON.stringify(text(r.name)) + ':' + Number(r.act_count)).join(',') + '}');
+  }
+  const name = decodeURIComponent(req.url.split('/')[4]);
+  const [count] = await read(COUNT, [name]);
+  const rows = await read(PAGE, [name, Math.min(Number(count.act_count), 100), 0]);
+  send(res, JSON.stringify(rows.map((r) => ({
+    actId: Number(r.act_id), username: text(r.username), timestamp: r.taken_at, caption: r.caption,
+    upvotes: Number(r.upvotes), categoryName: text(r.category_name), imgB64: Buffer.from(r.image).toString('base64'),
+  }))));
+}).listen(process.env.PORT);
+`;
+
 async function main(): Promise<void> {
-  const users = await startUsersStandIn();
-  const baseline = await startBaseline();
-  const baselineRps = await requestsPerSecond(baseline.url, '/');
-  await baseline.stop();
+  if (!hasCommand('wrk')) {
+    console.log('skipped: wrk is not installed');
+    return;
+  }
   console.log(
-    `baseline: bare node http server answering {}: ${fmt(baselineRps)} req/s (${CONNECTIONS} connections, ${LOAD_SECONDS} s)`,
+    `${os.cpus().length} cores shared with everything else running: compare ratios, not absolute figures`,
   );
+  const users = await startUsersStandIn();
+  const bare = await spawnAndWait(['-e', BARE_SCRIPT], {}, '/');
+  const bareRss = memory(bare.child.pid!).rss;
+  await bare.stop();
+  console.log(`bare node:http process, idle: RSS ${mb(bareRss)}`);
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sla-bench-'));
   try {
-    await benchEngine('SQLite', `sqlite:${path.join(dir, 'acts.db')}`, users.url, baselineRps);
+    await benchEngine('SQLite', `sqlite:${path.join(dir, 'acts.db')}`, users.url);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -52,7 +104,7 @@ async function main(): Promise<void> {
     const name = `sla_bench_${process.pid}`;
     const base = MYSQL_URL_BASE.replace(/\/+$/, '');
     try {
-      await benchEngine('MySQL', `${base}/${name}`, users.url, baselineRps);
+      await benchEngine('MySQL', `${base}/${name}`, users.url);
     } finally {
       const conn = await createConnection({ uri: base });
       await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
@@ -62,20 +114,44 @@ async function main(): Promise<void> {
   await users.close();
 }
 
-async function benchEngine(
-  label: string,
-  databaseUrl: string,
-  usersUrl: string,
-  baselineRps: number,
-): Promise<void> {
+const BARE_SCRIPT = `require('http').createServer((q,r)=>{q.resume();r.writeHead(200,{'content-type':'application/json'});r.end('{}')}).listen(process.env.PORT)`;
+
+async function benchEngine(label: string, databaseUrl: string, usersUrl: string): Promise<void> {
   console.log(`\n${label} (${databaseUrl.replace(/\/\/[^@]*@/, '//…@')})`);
   const acts = await startActs(databaseUrl, usersUrl);
+  let floor: Proc | undefined;
   try {
-    await post(acts.url, '/api/v1/categories', ['bench']);
-    await post(acts.url, '/api/v1/categories', ['photos']);
+    for (const name of ['bench', 'photos', 'small']) await post(acts.url, '/api/v1/categories', [name]);
+    // Idle: started and migrated, before the first upload loads the HTTP client for user look-ups.
+    const idleActs = memory(acts.child.pid!).rss;
+    const smallImage = randomImage(96);
+    for (let actId = 0; actId < 100; actId++) {
+      const status = await post(acts.url, '/api/v1/acts', actBody(10_000 + actId, 'small', smallImage));
+      if (status !== 201) throw new Error(`small upload answered ${status}`);
+    }
+    floor = await spawnAndWait(['-e', FLOOR_SCRIPT], { DATABASE_URL: databaseUrl }, '/api/v1/categories');
+    const idle = { acts: idleActs, floor: memory(floor.child.pid!).rss };
 
-    const rps = await requestsPerSecond(acts.url, '/api/v1/categories');
-    console.log(`  GET /api/v1/categories: ${fmt(rps)} req/s = ${(rps / baselineRps).toFixed(2)} × baseline`);
+    for (const [route, pathname] of [
+      ['GET /api/v1/categories', '/api/v1/categories'],
+      ['GET /api/v1/categories/{name}/acts, 100 small acts', '/api/v1/categories/small/acts'],
+    ] as const) {
+      const [ours, base] = await versus(acts, floor, pathname);
+      console.log(`  ${route}`);
+      console.log(`    replica ${row(ours)}`);
+      console.log(`    floor   ${row(base)}`);
+      console.log(
+        `    replica / floor: ${ratio(ours.rps, base.rps)} req/s, ${ratio(base.cpuMicros, ours.cpuMicros)} by CPU per request` +
+          (label === 'SQLite' && pathname === '/api/v1/categories' ? `  (goal >= ${REPLICA_GOAL})` : ''),
+      );
+    }
+    const loaded = { acts: memory(acts.child.pid!).rss, floor: memory(floor.child.pid!).rss };
+    console.log(
+      `  RSS idle: replica ${mb(idle.acts)} (goal <= ${IDLE_RSS_GOAL_MB} MB), floor ${mb(idle.floor)};` +
+        ` after that load: replica ${mb(loaded.acts)} (goal <= ${LOADED_RSS_GOAL_MB} MB), floor ${mb(loaded.floor)}`,
+    );
+    await floor.stop();
+    floor = undefined;
 
     const imgB64 = randomImage(50 * 1024);
     const started = performance.now();
@@ -107,6 +183,7 @@ async function benchEngine(
       `  listing 100 acts with 50 KB photos (${(bytes / 1e6).toFixed(1)} MB body): median ${latencies[Math.floor(latencies.length / 2)]!.toFixed(1)} ms, p95 ${latencies[Math.floor(latencies.length * 0.95)]!.toFixed(1)} ms`,
     );
   } finally {
+    await floor?.stop();
     await acts.stop();
   }
   await measureBigUpload(databaseUrl, usersUrl);
@@ -128,10 +205,9 @@ async function measureBigUpload(databaseUrl: string, usersUrl: string): Promise<
     const status = await post(acts.url, '/api/v1/acts', body);
     if (status !== 201) throw new Error(`20 MB upload answered ${status}`);
     const after = memory(pid);
-    const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
     console.log(
       `  one ${mb(body.length)} upload: peak RSS ${mb(after.peak)} (was ${mb(before.rss)} before; growth ${mb(after.peak - before.rss)}` +
-        ` = ${((after.peak - before.rss) / body.length).toFixed(1)} × body; peak / body = ${(after.peak / body.length).toFixed(1)})` +
+        ` = ${((after.peak - before.rss) / body.length).toFixed(1)} × body, goal <= ${UPLOAD_GROWTH_GOAL}; peak / body = ${(after.peak / body.length).toFixed(1)})` +
         (peakReset ? '' : ' [peak could not be reset: it may include start-up]'),
     );
   } finally {
@@ -141,22 +217,69 @@ async function measureBigUpload(databaseUrl: string, usersUrl: string): Promise<
 
 // ---------------------------------------------------------------- load
 
-async function requestsPerSecond(base: string, pathname: string): Promise<number> {
-  const pool = new Pool(base, { connections: CONNECTIONS, pipelining: 1 });
-  const deadline = performance.now() + LOAD_SECONDS * 1000;
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (performance.now() < deadline) {
-        const res = await pool.request({ method: 'GET', path: pathname });
-        await res.body.dump();
-        if (res.statusCode !== 200) throw new Error(`${pathname} answered ${res.statusCode}`);
-        done++;
-      }
-    }),
-  );
-  await pool.close();
-  return done / LOAD_SECONDS;
+interface Load {
+  rps: number;
+  /** CPU time (user + system) of the serving process per request, in microseconds. */
+  cpuMicros: number;
+}
+
+/**
+ * Replica and floor in turns, twice each after a warm-up, so a burst of other work on the
+ * machine lands on both; the figures are the totals of both turns.
+ */
+async function versus(ours: Proc, floor: Proc, pathname: string): Promise<[Load, Load]> {
+  await wrk(ours.url + pathname, 2);
+  await wrk(floor.url + pathname, 2);
+  const totals = [
+    { requests: 0, seconds: 0, cpu: 0 },
+    { requests: 0, seconds: 0, cpu: 0 },
+  ];
+  for (let turn = 0; turn < 2; turn++) {
+    for (const [i, proc] of [ours, floor].entries()) {
+      const cpu0 = cpuMicros(proc.child.pid!);
+      const requests = await wrk(proc.url + pathname, WRK_SECONDS / 2);
+      totals[i]!.cpu += cpuMicros(proc.child.pid!) - cpu0;
+      totals[i]!.requests += requests;
+      totals[i]!.seconds += WRK_SECONDS / 2;
+    }
+  }
+  const [a, b] = totals.map((t) => ({ rps: t.requests / t.seconds, cpuMicros: t.cpu / t.requests }));
+  return [a!, b!];
+}
+
+/** Runs wrk against `url`; resolves with the number of 2xx responses. */
+function wrk(url: string, seconds: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', ['-t2', `-c${WRK_CONNECTIONS}`, `-d${seconds}s`, url]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', () => {
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+      const bad = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      if (bad > 0 || !(requests > 0)) reject(new Error(`wrk ${url}: ${out}`));
+      else resolve(requests);
+    });
+  });
+}
+
+/** CPU time (user + system) of one process from /proc, in microseconds. */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6;
+}
+
+function row(load: Load): string {
+  return `${fmt(load.rps).padStart(7)} req/s   ${load.cpuMicros.toFixed(0).padStart(5)} µs CPU/request`;
+}
+
+function ratio(a: number, b: number): string {
+  return (a / b).toFixed(2);
+}
+
+function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 }
 
 async function post(base: string, pathname: string, body: unknown): Promise<number> {
@@ -172,16 +295,12 @@ async function post(base: string, pathname: string, body: unknown): Promise<numb
 // ---------------------------------------------------------------- parties
 
 function startActs(databaseUrl: string, usersUrl: string): Promise<Proc> {
+  const [, ...args] = bundledServiceCommand('acts');
   return spawnAndWait(
-    ['--import', 'tsx', 'services/acts/main.ts'],
+    args,
     { DATABASE_URL: databaseUrl, USERS_URL: usersUrl, PUBLIC_ORIGIN: 'http://bench', LOG_LEVEL: 'warn' },
     '/api/v1/_health',
   );
-}
-
-function startBaseline(): Promise<Proc> {
-  const script = `require('http').createServer((q,r)=>{q.resume();r.writeHead(200,{'content-type':'application/json'});r.end('{}')}).listen(process.env.PORT)`;
-  return spawnAndWait(['-e', script], {}, '/');
 }
 
 async function spawnAndWait(args: string[], env: Record<string, string>, probe: string): Promise<Proc> {
@@ -263,6 +382,10 @@ function memory(pid: number): { rss: number; peak: number } {
   const kb = (field: string) =>
     Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 }
 
 function fmt(n: number): string {

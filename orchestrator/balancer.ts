@@ -42,6 +42,24 @@ export class RoundRobinBalancer {
     if (member) member.inRotation = inRotation;
   }
 
+  isInRotation(port: number): boolean {
+    return this.find(port)?.inRotation ?? false;
+  }
+
+  /**
+   * Passive ejection: out of rotation now, unless `evenIfLast` is false and it is the only
+   * member left in rotation (then one suspect replica beats answering 503 to everyone).
+   * Returns whether it is out of rotation afterwards.
+   */
+  eject(port: number, evenIfLast: boolean): boolean {
+    const member = this.find(port);
+    if (!member) return true;
+    if (!member.inRotation) return true;
+    if (!evenIfLast && !this.members.some((m) => m.inRotation && m !== member)) return false;
+    member.inRotation = false;
+    return true;
+  }
+
   next(): number | undefined {
     const candidates = this.members;
     if (candidates.length === 0) return undefined;

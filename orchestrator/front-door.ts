@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from './log';
 import { answerJson, UpstreamProxy } from './proxy';
-import type { ForwardTarget, ProxyTargets, UpstreamProxyOptions } from './proxy';
+import type { ForwardTarget, ProxyTargets, ReplicaFailure, UpstreamProxyOptions } from './proxy';
 import { isApiPath, isCountedPath, pathOf, poolForPath } from './path-rules';
 import { createStaticFiles } from './static-files';
 import type { StaticHandler } from './static-files';
@@ -22,7 +22,8 @@ export interface FrontDoorOptions {
   pools: readonly FrontDoorPool[];
   staticDir?: string;
   onCountedRequest?(poolName: string): void;
-  onUndeliverable?(poolName: string, port: number, error: Error): void;
+  /** A replica failed a proxied request (refused, reset, ejecting 5xx): probe it now. */
+  onReplicaFailed?(poolName: string, port: number, failure: ReplicaFailure): void;
   logger: Logger;
   /** Upstream timeouts and connection limits; the defaults suit production. */
   upstream?: Omit<UpstreamProxyOptions, 'logger'>;
@@ -58,7 +59,7 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
   const pools: RoutedPool[] = options.pools.map((pool) => ({
     name: pool.name,
     pathPrefixes: pool.pathPrefixes,
-    target: { poolName: pool.name, targets: pool.balancer, onUndeliverable: options.onUndeliverable },
+    target: { poolName: pool.name, targets: pool.balancer, onReplicaFailed: options.onReplicaFailed },
   }));
   const serveStatic: StaticHandler | undefined = options.staticDir
     ? createStaticFiles(options.staticDir)

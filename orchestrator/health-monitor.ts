@@ -4,6 +4,7 @@
  * nothing of the balancer: whoever creates it passes the callback that acts on a change.
  */
 import http from 'node:http';
+import { realTimers, type Timers } from './autoscaler';
 
 export type HealthChangeListener = (port: number, healthy: boolean, reason: string) => void;
 
@@ -17,7 +18,9 @@ export interface HealthMonitorOptions {
   path?: string;
   /** Probe period for a replica that has not passed yet, so a fresh one joins soon after it listens. */
   startupProbeMs?: number;
-  now?: () => number;
+  timers?: Timers;
+  /** How one probe is made; the real one is an HTTP GET (tests of the rules pass their own). */
+  probe?: (host: string, port: number, path: string, timeoutMs: number) => Promise<ProbeOutcome>;
 }
 
 export type ProbeOutcome =
@@ -114,15 +117,17 @@ interface Watched {
 
 export class HealthMonitor {
   private readonly watched = new Map<number, Watched>();
-  private readonly now: () => number;
+  private readonly timers: Timers;
+  private readonly probeReplica: NonNullable<HealthMonitorOptions['probe']>;
   private readonly host: string;
   private readonly path: string;
   private readonly startupProbeMs: number;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private generation = 0;
 
   constructor(private readonly options: HealthMonitorOptions) {
-    this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? realTimers;
+    this.probeReplica = options.probe ?? probeOnce;
     this.host = options.host ?? '127.0.0.1';
     this.path = options.path ?? '/api/v1/_health';
     this.startupProbeMs = Math.min(options.startupProbeMs ?? 100, options.intervalMs);
@@ -131,7 +136,12 @@ export class HealthMonitor {
   /** Starts probing a replica (afresh: a replacement on the same port starts unknown, in grace). */
   watch(port: number): void {
     this.watched.set(port, {
-      state: { healthy: undefined, passedOnce: false, consecutiveFailures: 0, watchedSinceMs: this.now() },
+      state: {
+        healthy: undefined,
+        passedOnce: false,
+        consecutiveFailures: 0,
+        watchedSinceMs: this.timers.now(),
+      },
       inFlight: false,
       lastProbeAt: -Infinity,
       generation: ++this.generation,
@@ -163,18 +173,21 @@ export class HealthMonitor {
   }
 
   private ensureTimer(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.startupProbeMs);
-    this.timer.unref();
+    if (this.timer !== undefined) return;
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = undefined;
+      this.tick();
+      if (this.watched.size > 0) this.ensureTimer();
+    }, this.startupProbeMs);
   }
 
   private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private tick(): void {
-    const now = this.now();
+    const now = this.timers.now();
     for (const [port, w] of this.watched) {
       const starting = !w.state.passedOnce && now - w.state.watchedSinceMs < this.options.startupGraceMs;
       const period = starting ? this.startupProbeMs : this.options.intervalMs;
@@ -187,13 +200,13 @@ export class HealthMonitor {
     const w = this.watched.get(port);
     if (!w || w.inFlight) return;
     w.inFlight = true;
-    w.lastProbeAt = this.now();
+    w.lastProbeAt = this.timers.now();
     const generation = w.generation;
-    void probeOnce(this.host, port, this.path, this.options.timeoutMs).then((outcome) => {
+    void this.probeReplica(this.host, port, this.path, this.options.timeoutMs).then((outcome) => {
       const current = this.watched.get(port);
       if (!current || current.generation !== generation) return;
       current.inFlight = false;
-      const verdict = judgeProbe(current.state, outcome, this.now(), this.options);
+      const verdict = judgeProbe(current.state, outcome, this.timers.now(), this.options);
       current.state = verdict.state;
       if (verdict.change) this.options.onHealthChange(port, verdict.change.healthy, verdict.change.reason);
     });

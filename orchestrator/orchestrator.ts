@@ -8,7 +8,7 @@
 import type { OrchestratorConfig } from './config';
 import type { ContainerRuntime } from './runtime';
 import type { Logger } from './log';
-import { createFrontDoor, type FrontDoor } from './front-door';
+import { createFrontDoor, type FrontDoor, type FrontDoorOptions } from './front-door';
 import { createAdminServer, type AdminServer, type OrchestratorStatus } from './admin';
 import { buildPools, routeExits } from './pools';
 import { createScalingWindows } from './scaling-windows';
@@ -28,6 +28,8 @@ export interface OrchestratorDeps {
   drainTimeoutMs?: number;
   /** How long the front door lets in-flight requests finish on stop. */
   closeGraceMs?: number;
+  /** Upstream timeouts, connection limits and retries; the defaults suit production. */
+  upstream?: FrontDoorOptions['upstream'];
 }
 
 export interface Orchestrator {
@@ -73,9 +75,10 @@ export async function startOrchestrator(
       windows.get(name)?.record();
       admin.countRequest(name);
     },
-    onUndeliverable: (name, port, error) => pools.get(name)?.onUndeliverable(port, error.message),
+    onReplicaFailed: (name, port, failure) => pools.get(name)?.onReplicaFailed(port, failure),
     logger,
     ...(deps.closeGraceMs !== undefined ? { closeGraceMs: deps.closeGraceMs } : {}),
+    ...(deps.upstream !== undefined ? { upstream: deps.upstream } : {}),
   });
 
   const { frontDoorPort, adminPort } = await listenFrontDoorAndAdmin(config, frontDoor, admin, logger);

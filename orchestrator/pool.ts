@@ -10,6 +10,8 @@ import type { ContainerRuntime, ReplicaExit, ReplicaInfo, ReplicaSpec } from './
 import type { Logger } from './log';
 import { backoffDelayMs, nextFailureStreak, type BackoffPolicy } from './backoff';
 import { planReconcile } from './reconciler';
+import type { ReplicaFailure } from './proxy';
+import { realTimers, type Timers } from './autoscaler';
 
 /** The slice of the balancer a pool drives. */
 export interface RotationControl {
@@ -27,7 +29,8 @@ export interface HealthWatch {
   recheck(port: number): void;
 }
 
-export type ReplicaState = 'starting' | 'running' | 'replacing' | 'backoff' | 'draining' | 'stopping';
+export type ReplicaState =
+  'starting' | 'running' | 'suspect' | 'replacing' | 'backoff' | 'draining' | 'stopping';
 export type ReplicaHealth = 'unknown' | 'healthy' | 'unhealthy';
 
 export interface ReplicaStatus {
@@ -70,7 +73,12 @@ export interface PoolOptions {
   backoff: BackoffPolicy;
   /** Upper bound on waiting for in-flight requests of a leaving replica. */
   drainTimeoutMs?: number;
-  now?: () => number;
+  /**
+   * Upper bound on waiting for in-flight requests of a replica being replaced while still
+   * running: short, since it failed, but long enough for the answers it is still giving.
+   */
+  replaceDrainMs?: number;
+  timers?: Timers;
 }
 
 /** Identifies what a replica was started from; the port is not part of it (it is its own label). */
@@ -95,14 +103,14 @@ export class Pool {
   private scaling: Promise<void> = Promise.resolve();
   private startsInFlight = 0;
   private closed = false;
-  private readonly now: () => number;
+  private readonly timers: Timers;
   private readonly log: Logger;
 
   constructor(private readonly options: PoolOptions) {
     this.name = options.config.name;
     this.specHash = specHashOf(options.config);
     this.desired = options.config.minReplicas;
-    this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? realTimers;
     this.log = options.logger;
   }
 
@@ -194,7 +202,7 @@ export class Pool {
     if (!slot || !slot.wanted || slot.replacing || this.closed) return;
     if (healthy) {
       slot.health = 'healthy';
-      slot.healthySince = this.now();
+      slot.healthySince = this.timers.now();
       slot.backoffMs = 0;
       slot.nextAttemptAt = undefined;
       this.options.rotation.setInRotation(port, true);
@@ -207,22 +215,21 @@ export class Pool {
   onExit(exit: ReplicaExit): void {
     const slot = this.slots.get(exit.port);
     if (!slot || slot.id !== exit.id || !slot.wanted || this.closed) return;
-    this.replace(slot, `exited: ${exit.reason}`);
+    this.replace(slot, `exited: ${exit.reason}`, true);
   }
 
-  /** The front door could not connect: out of rotation until a probe passes again. */
-  onUndeliverable(port: number, error: string): void {
+  /**
+   * The front door saw this replica fail a request (and took it out of rotation unless it was
+   * the last one): probe it at once. A passing probe brings it back; a failing one replaces it.
+   */
+  onReplicaFailed(port: number, failure: ReplicaFailure): void {
     const slot = this.slots.get(port);
     if (!slot || !slot.wanted || slot.replacing || this.closed) return;
-    this.options.rotation.setInRotation(port, false);
+    // The last replica in rotation stays in it; the regular probes judge it.
+    if (!failure.ejected) return;
     slot.health = 'unknown';
     slot.healthySince = undefined;
-    this.log.warn('replica out of rotation', {
-      pool: this.name,
-      port,
-      id: slot.id,
-      reason: `undeliverable: ${error}`,
-    });
+    this.transition(slot, 'suspect', `${failure.kind}: ${failure.detail}; probing now`);
     this.options.health.recheck(port);
   }
 
@@ -376,13 +383,13 @@ export class Pool {
   }
 
   /** Out of rotation now; removal, backoff and the new start follow in the port's queue. */
-  private replace(slot: Slot, reason: string): void {
+  private replace(slot: Slot, reason: string, exited = false): void {
     if (slot.replacing || !slot.wanted || this.closed) return;
     slot.replacing = true;
     this.options.rotation.setInRotation(slot.port, false);
     this.options.health.unwatch(slot.port);
     slot.health = 'unhealthy';
-    const healthyFor = slot.healthySince !== undefined ? this.now() - slot.healthySince : undefined;
+    const healthyFor = slot.healthySince !== undefined ? this.timers.now() - slot.healthySince : undefined;
     slot.healthySince = undefined;
     slot.failureStreak = nextFailureStreak(slot.failureStreak, healthyFor, this.options.backoff);
     slot.backoffMs = backoffDelayMs(slot.failureStreak, this.options.backoff);
@@ -391,20 +398,22 @@ export class Pool {
       const oldId = slot.id;
       // Forget the id first: the exit this removal causes is not a new failure.
       slot.id = undefined;
+      // Answers already on their way (a crashed replica still answers) finish before the kill.
+      if (oldId && !exited) await this.drained(slot.port, this.options.replaceDrainMs ?? 1000);
       if (oldId) await this.options.runtime.remove(oldId);
       if (!slot.wanted || this.closed) return;
       slot.restarts++;
       if (slot.backoffMs > 0) {
-        slot.nextAttemptAt = this.now() + slot.backoffMs;
+        slot.nextAttemptAt = this.timers.now() + slot.backoffMs;
         this.transition(
           slot,
           'backoff',
           `${slot.failureStreak} failures in a row: waiting ${slot.backoffMs} ms`,
         );
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, slot.backoffMs);
+          const timer = this.timers.setTimeout(resolve, slot.backoffMs);
           slot.cancelWait = () => {
-            clearTimeout(timer);
+            this.timers.clearTimeout(timer);
             resolve();
           };
         });
@@ -426,14 +435,7 @@ export class Pool {
 
   private async finishRetire(slot: Slot): Promise<void> {
     const drainTimeoutMs = this.options.drainTimeoutMs ?? 30000;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      this.options.rotation.whenDrained(slot.port).then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), drainTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const timedOut = !(await this.drained(slot.port, drainTimeoutMs));
     this.transition(slot, 'stopping', timedOut ? `drain timed out after ${drainTimeoutMs} ms` : 'drained');
     const id = slot.id;
     slot.id = undefined;
@@ -445,6 +447,17 @@ export class Pool {
       port: slot.port,
       id: id ?? null,
       reason: 'scaled down',
+    });
+  }
+
+  /** Waits until the port has no request in flight; false when `limitMs` ran out first. */
+  private drained(port: number, limitMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.timers.setTimeout(() => resolve(false), limitMs);
+      void this.options.rotation.whenDrained(port).then(() => {
+        this.timers.clearTimeout(timer);
+        resolve(true);
+      });
     });
   }
 }

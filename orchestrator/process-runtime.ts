@@ -5,7 +5,7 @@
  * JSON log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { ContainerRuntime, ReplicaExit, ReplicaInfo, ReplicaSpec } from './runtime';
@@ -32,6 +32,25 @@ interface Child {
   info: ReplicaInfo;
   process: ChildProcess;
   exited: Promise<void>;
+}
+
+/**
+ * The replica's side of the lifeline (see the file): when present next to this module (it is
+ * not in a bundled build, where replicas are containers), every replica watches a pipe that
+ * closes when this process dies, and exits then.
+ */
+const LIFELINE_PRELOAD = path.join(__dirname, 'replica-lifeline.cjs');
+/** The replica's descriptor number of the lifeline pipe (after stdin, stdout, stderr). */
+const LIFELINE_FD = 3;
+
+function lifelineEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!existsSync(LIFELINE_PRELOAD)) return env;
+  const preload = `--require "${LIFELINE_PRELOAD}"`;
+  return {
+    ...env,
+    NODE_OPTIONS: env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${preload}` : preload,
+    SELFIELESS_LIFELINE_FD: String(LIFELINE_FD),
+  };
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
@@ -86,9 +105,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     try {
       child = spawn(file, args, {
         cwd: options.cwd,
-        env: { ...(options.baseEnv ?? process.env), ...spec.env, PORT: String(spec.port) },
+        env: lifelineEnv({ ...(options.baseEnv ?? process.env), ...spec.env, PORT: String(spec.port) }),
         detached: true,
-        stdio: ['ignore', fd, fd],
+        // The fourth descriptor is the lifeline: this process holds its other end until it dies.
+        stdio: ['ignore', fd, fd, 'pipe'],
       });
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
@@ -99,6 +119,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       closeSync(fd);
     }
     const pid = child.pid!;
+    // The lifeline's end here is never read or written, and must not keep this process alive.
+    (child.stdio[LIFELINE_FD] as net.Socket | null)?.unref();
     const info: ReplicaInfo = {
       id: `pid:${pid}`,
       pool: spec.pool,

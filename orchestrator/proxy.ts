@@ -7,8 +7,16 @@
  * slower here and whose request object may take in body bytes before the socket connects
  * (making the refused-connection retry unsafe). undici reads the request body only once a
  * connection is up and the request is being written, so a request that failed to connect can
- * be sent, untouched, to the next replica — and a request that reached a replica is never
- * sent again.
+ * be sent, untouched, to the next replica.
+ *
+ * Retry and passive-health rules (docs/orchestrator.md, "Retries and passive health"):
+ * - any request whose connection was refused before a byte was written is sent once more;
+ * - a bodyless `GET` or `HEAD` that fails before its response headers (reset, EOF) or is
+ *   answered with an ejecting 5xx is sent once more, to a different replica;
+ * - every other request that reached a replica is never sent again;
+ * - a replica that refuses, resets or answers an ejecting 5xx leaves the rotation at once (a
+ *   refusal always; the others unless it is the last one in rotation) and is reported so
+ *   that it is probed at once; a passing probe brings it back.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
@@ -20,13 +28,25 @@ export interface ProxyTargets {
   next(): number | undefined;
   acquire(port: number): void;
   release(port: number): void;
-  setInRotation(port: number, inRotation: boolean): void;
+  /** Out of rotation now (see the balancer's rule); returns whether it is out afterwards. */
+  eject(port: number, evenIfLast: boolean): boolean;
+  isInRotation(port: number): boolean;
+}
+
+/** Why a replica failed a proxied request. */
+export interface ReplicaFailure {
+  /** `refused`: no connection; `reset`: the connection broke before an answer; `status`: an ejecting 5xx. */
+  kind: 'refused' | 'reset' | 'status';
+  detail: string;
+  /** Whether the proxy took it out of rotation (it keeps the last replica in rotation unless it refused). */
+  ejected: boolean;
 }
 
 export interface ForwardTarget {
   poolName: string;
   targets: ProxyTargets;
-  onUndeliverable?(poolName: string, port: number, error: Error): void;
+  /** Called once per failure of a replica that was in rotation; the owner probes it at once. */
+  onReplicaFailed?(poolName: string, port: number, failure: ReplicaFailure): void;
 }
 
 export interface UpstreamProxyOptions {
@@ -38,6 +58,8 @@ export interface UpstreamProxyOptions {
   /** Longest silence between two body chunks from a replica. */
   bodyTimeoutMs?: number;
   connectionsPerReplica?: number;
+  /** Resend a failed bodyless GET/HEAD to another replica (off only to measure what it hides). */
+  retryIdempotent?: boolean;
 }
 
 const DEFAULTS = {
@@ -46,6 +68,7 @@ const DEFAULTS = {
   headersTimeoutMs: 60_000,
   bodyTimeoutMs: 60_000,
   connectionsPerReplica: 128,
+  retryIdempotent: true,
 };
 
 /** RFC 9110 §7.6.1: meaningful for one connection only, never forwarded. */
@@ -77,6 +100,15 @@ const CONNECT_FAILURES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/**
+ * 5xx answers that say the replica itself is broken. 501 is about the method and 503 is a
+ * replica deliberately shedding load or reporting a dependency down: ejecting or retrying on
+ * those would only move the pressure onto the others.
+ */
+export function isEjectingStatus(status: number): boolean {
+  return status >= 500 && status !== 501 && status !== 503;
+}
+
 const JSON_EMPTY = '{}';
 
 export class UpstreamProxy {
@@ -94,7 +126,11 @@ export class UpstreamProxy {
       answerNoReplica(res);
       return;
     }
-    new Exchange(this, req, res, target, port, 0, upstreamRequest(req)).start();
+    const upstream = upstreamRequest(req);
+    const method = req.method ?? 'GET';
+    upstream.idempotent =
+      this.options.retryIdempotent && !upstream.hasBody && (method === 'GET' || method === 'HEAD');
+    new Exchange(this, req, res, target, port, 0, upstream).start();
   }
 
   dispatcherFor(port: number): Pool {
@@ -139,6 +175,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private sent = false;
   private settled = false;
   private clientGone = false;
+  /** Set once this attempt's answer was given up for a retry; its body is read and dropped. */
+  private discarding = false;
 
   constructor(
     private readonly proxy: UpstreamProxy,
@@ -175,6 +213,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     // Interim 1xx answers are the replica's business; the client gets the final one.
     if (statusCode < 200) return true;
     this.resumeUpstream = resume;
+    if (isEjectingStatus(statusCode)) {
+      const ejected = this.failed('status', `answered ${statusCode}`);
+      if (this.upstream.idempotent && this.attempt === 0 && ejected && this.retryElsewhere()) {
+        this.discarding = true;
+        return true;
+      }
+    }
     const res = this.res;
     if (res.headersSent || res.destroyed) return true;
     const headers = responseHeaders(rawHeaders);
@@ -184,6 +229,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.discarding) return true;
     if (this.res.write(chunk)) return true;
     this.res.once('drain', onResponseDrain);
     return false;
@@ -191,17 +237,25 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     this.settle();
-    this.res.end();
+    if (!this.discarding) this.res.end();
   }
 
   onError(error: Error): void {
     this.settle();
-    if (this.clientGone) return;
+    if (this.clientGone || this.discarding) return;
     const code = (error as NodeJS.ErrnoException).code ?? '';
 
     if (!this.sent && CONNECT_FAILURES.has(code)) {
       this.undeliverable(error);
       return;
+    }
+
+    const beforeHeaders = !this.res.headersSent;
+    // A timeout says the replica is slow, not gone; the active probe judges that.
+    const broken = code !== 'UND_ERR_HEADERS_TIMEOUT' && code !== 'UND_ERR_BODY_TIMEOUT';
+    if (broken && beforeHeaders) {
+      const ejected = this.failed('reset', code || error.message);
+      if (this.upstream.idempotent && this.attempt === 0 && ejected && this.retryElsewhere()) return;
     }
 
     this.proxy.logger.warn('replica failed', {
@@ -219,7 +273,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   clientClosed(): void {
-    if (this.settled || this.res.writableFinished) return;
+    if (this.settled || this.discarding || this.res.writableFinished) return;
     this.clientGone = true;
     this.abortUpstream?.(clientClosed());
   }
@@ -229,42 +283,65 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private undeliverable(error: Error): void {
-    const { targets, poolName, onUndeliverable } = this.target;
-    targets.setInRotation(this.port, false);
-    this.proxy.logger.warn('replica unreachable, taken out of rotation', {
-      pool: poolName,
-      port: this.port,
-      code: (error as NodeJS.ErrnoException).code,
-    });
-    try {
-      onUndeliverable?.(poolName, this.port, error);
-    } catch (callbackError) {
-      this.proxy.logger.error('onUndeliverable failed', { error: String(callbackError) });
-    }
+    const code = (error as NodeJS.ErrnoException).code ?? error.message;
+    this.failed('refused', code);
     if (this.res.headersSent || this.res.destroyed) return;
     if (this.attempt > 0) {
       answerJson(this.res, 502);
       return;
     }
-    const nextPort = targets.next();
-    if (nextPort === undefined) answerNoReplica(this.res);
-    else
-      new Exchange(
-        this.proxy,
-        this.req,
-        this.res,
-        this.target,
-        nextPort,
-        this.attempt + 1,
-        this.upstream,
-      ).start();
+    if (!this.retryElsewhere()) answerNoReplica(this.res);
+  }
+
+  /**
+   * Takes the replica out of rotation by the passive-health rule and reports it; returns
+   * whether it is now out (so a retry cannot land on it again).
+   */
+  private failed(kind: ReplicaFailure['kind'], detail: string): boolean {
+    const { targets, poolName, onReplicaFailed } = this.target;
+    if (!targets.isInRotation(this.port)) return true;
+    const ejected = targets.eject(this.port, kind === 'refused');
+    this.proxy.logger.warn(ejected ? 'replica failed, taken out of rotation' : 'replica failed', {
+      pool: poolName,
+      port: this.port,
+      kind,
+      detail,
+    });
+    try {
+      onReplicaFailed?.(poolName, this.port, { kind, detail, ejected });
+    } catch (callbackError) {
+      this.proxy.logger.error('onReplicaFailed failed', { error: String(callbackError) });
+    }
+    return ejected;
+  }
+
+  /** Sends the request once more, to another replica in rotation; false when there is none. */
+  private retryElsewhere(): boolean {
+    if (this.res.headersSent || this.res.destroyed) return false;
+    const nextPort = this.target.targets.next();
+    if (nextPort === undefined || nextPort === this.port) return false;
+    this.detach();
+    new Exchange(
+      this.proxy,
+      this.req,
+      this.res,
+      this.target,
+      nextPort,
+      this.attempt + 1,
+      this.upstream,
+    ).start();
+    return true;
+  }
+
+  private detach(): void {
+    this.res.off('close', onResponseClose);
+    this.res.off('drain', onResponseDrain);
   }
 
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
-    this.res.off('close', onResponseClose);
-    this.res.off('drain', onResponseDrain);
+    if (!this.discarding) this.detach();
     this.target.targets.release(this.port);
   }
 }
@@ -292,6 +369,8 @@ function clientClosed(): Error {
 export interface UpstreamRequest {
   headers: string[];
   hasBody: boolean;
+  /** A bodyless GET/HEAD with retries on: safe to send to a second replica. */
+  idempotent: boolean;
 }
 
 /**
@@ -346,7 +425,7 @@ export function upstreamRequest(req: IncomingMessage): UpstreamRequest {
   headers.push('x-forwarded-proto', forwardedProto ?? ('encrypted' in req.socket ? 'https' : 'http'));
   const forwardedHostValue = forwardedHost ?? host;
   if (forwardedHostValue !== undefined) headers.push('x-forwarded-host', forwardedHostValue);
-  return { headers, hasBody };
+  return { headers, hasBody, idempotent: false };
 }
 
 /** The replica's raw response headers as a flat list for `writeHead`, minus hop-by-hop ones. */

@@ -11,6 +11,7 @@ import {
 import { SERVICES, SERVICE_NAMES, type ServiceName } from '../../common/topology';
 import { parseConfig, type OrchestratorConfig } from '../../orchestrator/config';
 import type { StartOptions } from './cli';
+import { bundledServiceCommand } from '../services-bundle';
 
 /** One database per service, derived from a shared URL, so their schemas never meet. */
 export function serviceDatabaseUrl(base: string, service: ServiceName): string {
@@ -76,15 +77,17 @@ export function startConfigFile(
     scaling: { windowSeconds: options.windowSeconds, requestsPerReplica: 20 },
     ...(staticDir ? { staticDir } : {}),
     teardownOnExit: true,
-    pools: SERVICE_NAMES.map((service) =>
-      servicePool(service, {
+    pools: SERVICE_NAMES.map((service) => ({
+      ...servicePool(service, {
         placement,
         ...(firstPort(options, service) !== undefined ? { firstPort: firstPort(options, service) } : {}),
         env: serviceEnv(options, service),
         // --replicas fixes the acts pool only; users keeps autoscaling.
         ...(service === 'acts' && options.replicas !== undefined ? { fixedReplicas: options.replicas } : {}),
       }),
-    ),
+      // Processes run the service bundled, as its image does: no TypeScript loader at run time.
+      ...(docker ? {} : { command: bundledServiceCommand(service) }),
+    })),
   };
 }
 

@@ -1,5 +1,6 @@
 import { badRequest } from '../shared/http-error';
 import { isPlainObject } from '../shared/json-shapes';
+import { LargeText } from '../shared/large-text';
 import { isStorableText, isValidName } from '../shared/names';
 import { isStrictBase64 } from './base64';
 import { parseActTimestamp } from './timestamp';
@@ -26,9 +27,10 @@ export interface NewAct {
   readonly categoryName: string;
   /**
    * The photo as uploaded, checked to be strict base64. It stays text until it is stored:
-   * MySQL decodes it itself, so Node never holds the decoded bytes beside it.
+   * MySQL decodes it itself, so Node never holds the decoded bytes beside it. A large photo
+   * stays the request body's bytes and is decoded in their place.
    */
-  readonly imgB64: string;
+  readonly imgB64: string | LargeText;
 }
 
 export function actView(fields: Act): Act {
@@ -60,6 +62,10 @@ export function parseNewAct(body: unknown): NewAct {
   if (sortTime === undefined) throw badRequest('timestamp must be a real DD-MM-YYYY:SS-MM-HH date-time');
   if (typeof caption !== 'string' || !isStorableText(caption)) throw badRequest('caption must be a string');
   if (!isValidName(categoryName)) throw badRequest('categoryName must be a non-empty string');
+  if (imgB64 instanceof LargeText) {
+    if (!imgB64.isStrictBase64()) throw badRequest('imgB64 must be strict standard base64');
+    return { actId, username, timestamp, sortTime, caption, categoryName, imgB64 };
+  }
   if (typeof imgB64 !== 'string') throw badRequest('imgB64 must be a string');
   if (!isStrictBase64(imgB64)) throw badRequest('imgB64 must be strict standard base64');
   return { actId, username, timestamp, sortTime, caption, categoryName, imgB64 };

@@ -74,6 +74,7 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
     },
     {
       path: '/api/v1/acts',
+      keepsLargeText: 'imgB64',
       methods: {
         POST: async (req, res) => {
           const act = parseNewAct(req.body);

@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../shared/database';
+import { LargeText } from '../shared/large-text';
+import { compileOnce } from '../shared/prepared-query';
 import { isForeignKeyViolation, isUniqueViolation } from '../shared/sql-errors';
 import { asNumber, asText } from '../shared/sql-values';
 import { actView, type Act, type NewAct } from './act';
@@ -9,18 +11,16 @@ import type { ActsStore, CategorySummary, CreateActOutcome } from './store';
 export class SqlActsStore implements ActsStore {
   private readonly db: Kysely<ActsDatabase>;
 
+  /** The reads every page makes, compiled once rather than on every request. */
+  private readonly reads: ReturnType<typeof compiledReads>;
+
   constructor(private readonly database: Database<ActsDatabase>) {
     this.db = database.db;
+    this.reads = compiledReads(database.db);
   }
 
   async listCategories(): Promise<CategorySummary[]> {
-    const rows = await this.db
-      .selectFrom('categories as c')
-      .leftJoin('acts as a', 'a.category_name', 'c.name')
-      .select(({ fn }) => ['c.name', fn.count('a.seq').as('act_count')])
-      .groupBy(['c.seq', 'c.name'])
-      .orderBy('c.seq')
-      .execute();
+    const rows = await this.reads.categoriesWithCounts();
     return rows.map((row) => ({ name: asText(row.name), actCount: asNumber(row.act_count) }));
   }
 
@@ -52,26 +52,12 @@ export class SqlActsStore implements ActsStore {
   }
 
   async countActsInCategory(name: string): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('categories as c')
-      .leftJoin('acts as a', 'a.category_name', 'c.name')
-      .select(({ fn }) => fn.count('a.seq').as('act_count'))
-      .where('c.name', '=', name)
-      .groupBy('c.seq')
-      .executeTakeFirst();
+    const [row] = await this.reads.categoryActCount(name);
     return row === undefined ? undefined : asNumber(row.act_count);
   }
 
   async listActs(categoryName: string, offset: number, limit: number): Promise<Act[]> {
-    const rows = await this.db
-      .selectFrom('acts')
-      .select(['act_id', 'username', 'taken_at', 'caption', 'upvotes', 'category_name', 'image'])
-      .where('category_name', '=', categoryName)
-      .orderBy('sort_time', 'desc')
-      .orderBy('seq', 'desc')
-      .limit(limit)
-      .offset(offset)
-      .execute();
+    const rows = await this.reads.actsPage(categoryName, limit, offset);
     return rows.map((row) =>
       actView({
         actId: asNumber(row.act_id),
@@ -118,7 +104,9 @@ export class SqlActsStore implements ActsStore {
    * SQLite has no base64 decoder, so it gets the bytes. Either way the statement runs prepared,
    * its parameters never copied into the SQL text.
    */
-  private imageValue(imgB64: string) {
+  private imageValue(imgB64: string | LargeText) {
+    // A large photo is decoded where its text was, and bound as bytes on either store.
+    if (imgB64 instanceof LargeText) return imgB64.decodeBase64InPlace();
     return this.database.dialect === 'mysql'
       ? sql<Buffer>`FROM_BASE64(${imgB64})`
       : Buffer.from(imgB64, 'base64');
@@ -149,4 +137,35 @@ export class SqlActsStore implements ActsStore {
   async checkReadable(): Promise<void> {
     await this.db.selectFrom('categories').select('seq').limit(1).execute();
   }
+}
+
+function compiledReads(db: Kysely<ActsDatabase>) {
+  return {
+    categoriesWithCounts: compileOnce(db, () =>
+      db
+        .selectFrom('categories as c')
+        .leftJoin('acts as a', 'a.category_name', 'c.name')
+        .select(({ fn }) => ['c.name', fn.count('a.seq').as('act_count')])
+        .groupBy(['c.seq', 'c.name'])
+        .orderBy('c.seq'),
+    ),
+    categoryActCount: compileOnce(db, (name: string) =>
+      db
+        .selectFrom('categories as c')
+        .leftJoin('acts as a', 'a.category_name', 'c.name')
+        .select(({ fn }) => fn.count('a.seq').as('act_count'))
+        .where('c.name', '=', name)
+        .groupBy('c.seq'),
+    ),
+    actsPage: compileOnce(db, (categoryName: string, limit: number, offset: number) =>
+      db
+        .selectFrom('acts')
+        .select(['act_id', 'username', 'taken_at', 'caption', 'upvotes', 'category_name', 'image'])
+        .where('category_name', '=', categoryName)
+        .orderBy('sort_time', 'desc')
+        .orderBy('seq', 'desc')
+        .limit(limit)
+        .offset(offset),
+    ),
+  };
 }

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { HttpError, badRequest, payloadTooLarge } from './http-error';
+import { parseJsonKeepingLargeText } from './large-text';
 
 /** Real photos arrive as base64 inside JSON: 20 MB must fit, with room for the other fields. */
 export const DEFAULT_BODY_LIMIT_BYTES = 24 * 1024 * 1024;
@@ -9,13 +10,14 @@ export const DEFAULT_BODY_LIMIT_BYTES = 24 * 1024 * 1024;
  * (clients send `application/json;charset=utf-8`, some send none). An empty body leaves
  * `req.body` undefined. Never holds more than `limitBytes`: a declared length above it is
  * refused before reading, a stream that grows past it is refused at that moment and the rest
- * is discarded unread.
+ * is discarded unread. With `keepsLargeText`, a long string in that top-level field stays the
+ * body's bytes (a `LargeText`), so a photo is never held as body, string and decoded copy at once.
  */
-export function jsonBody(limitBytes = DEFAULT_BODY_LIMIT_BYTES): RequestHandler {
+export function jsonBody(limitBytes = DEFAULT_BODY_LIMIT_BYTES, keepsLargeText?: string): RequestHandler {
   return async (req, _res, next) => {
     try {
       const raw = await readLimited(req, limitBytes);
-      req.body = raw.length === 0 ? undefined : parseJson(raw);
+      req.body = raw.length === 0 ? undefined : parseJson(raw, keepsLargeText);
       next();
     } catch (err) {
       next(err);
@@ -23,10 +25,11 @@ export function jsonBody(limitBytes = DEFAULT_BODY_LIMIT_BYTES): RequestHandler 
   };
 }
 
-function parseJson(raw: Buffer): unknown {
-  let text = raw.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+function parseJson(raw: Buffer, keepsLargeText: string | undefined): unknown {
   try {
+    if (keepsLargeText !== undefined) return parseJsonKeepingLargeText(raw, keepsLargeText);
+    let text = raw.toString('utf8');
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     return JSON.parse(text);
   } catch {
     throw badRequest('body is not valid JSON');

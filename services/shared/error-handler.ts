@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
+import { isDatabaseUnavailable } from './database';
 import { HttpError } from './http-error';
 import type { Logger } from './log';
 
@@ -7,6 +8,8 @@ import type { Logger } from './log';
  * body; client errors raised by express itself (a path that does not URL-decode) keep their
  * 4xx status; anything else is logged and answered 500 `{}` so internals never leak.
  */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) {
@@ -32,6 +35,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (status !== undefined) {
       logger.debug('request rejected', { method: req.method, path: req.path, status, reason: describe(err) });
       res.status(status).json({});
+      return;
+    }
+    if (isDatabaseUnavailable(err)) {
+      // Fail fast and say so: the client may retry, and the front door does not eject for a 503.
+      logger.warn('database unavailable', { method: req.method, path: req.path, error: describe(err) });
+      res.set('retry-after', String(DATABASE_RETRY_AFTER_SECONDS)).status(503).json({});
       return;
     }
     logger.error('unhandled error', { method: req.method, path: req.path, error: describe(err) });

@@ -31,15 +31,16 @@ export function createServiceApp(options: ServiceAppOptions): { app: Express; op
   app.use(requestLog(options.logger));
   app.use(crashAndCount(ops));
   app.use(cors());
+  // The service's own routes first: the router tries each path in turn, and these carry the traffic.
   mountRoutes(
     app,
     [
+      ...options.routes,
       ...opsRoutes(ops, {
         checkDatabase: options.checkDatabase,
         healthTimeoutMs: options.healthTimeoutMs,
         logger: options.logger,
       }),
-      ...options.routes,
     ],
     options.bodyLimitBytes,
   );

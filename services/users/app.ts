@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import type { Logger } from '../shared/log';
 import { createServiceApp } from '../shared/service-app';
-import { usersRoutes } from './routes';
+import { usersRoutes, type CredentialGuards } from './routes';
 import type { UsersStore } from './store';
 
 export interface UsersAppDeps {
@@ -9,11 +9,13 @@ export interface UsersAppDeps {
   readonly logger: Logger;
   readonly healthTimeoutMs?: number;
   readonly bodyLimitBytes?: number;
+  /** Sign-in throttle and hashing bound; the defaults suit production. */
+  readonly guards?: CredentialGuards;
 }
 
 export function createApp(deps: UsersAppDeps): Express {
   return createServiceApp({
-    routes: usersRoutes(deps.store),
+    routes: usersRoutes(deps.store, deps.guards),
     logger: deps.logger,
     checkDatabase: () => deps.store.checkReadable(),
     healthTimeoutMs: deps.healthTimeoutMs,

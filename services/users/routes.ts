@@ -1,10 +1,23 @@
+import type { Request, Response } from 'express';
 import { badRequest, HttpError } from '../shared/http-error';
 import type { Route } from '../shared/routes';
+import { HashingGate, Overloaded, OVERLOADED_RETRY_AFTER_SECONDS } from './hashing-gate';
+import { clientAddress, LoginThrottle } from './login-throttle';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './password';
 import { parseNewUser, parseSignIn } from './requests';
 import type { UsersStore } from './store';
 
-export function usersRoutes(store: UsersStore): Route[] {
+/** What keeps password checks from starving the replica's other requests. */
+export interface CredentialGuards {
+  hashing: HashingGate;
+  throttle: LoginThrottle;
+}
+
+export function usersRoutes(
+  store: UsersStore,
+  guards: CredentialGuards = { hashing: new HashingGate(), throttle: new LoginThrottle() },
+): Route[] {
+  const { hashing, throttle } = guards;
   return [
     {
       path: '/api/v1/users',
@@ -19,7 +32,10 @@ export function usersRoutes(store: UsersStore): Route[] {
         },
         POST: async (req, res) => {
           const { username, password } = parseNewUser(req.body);
-          const created = await store.createUser(username, await hashPassword(password));
+          if (hashing.full) return shed(res);
+          const hash = await hashOrShed(res, () => hashPassword(password));
+          if (hash === undefined) return;
+          const created = await store.createUser(username, hash);
           if (!created) throw badRequest('username exists');
           res.status(201).json({});
         },
@@ -34,9 +50,22 @@ export function usersRoutes(store: UsersStore): Route[] {
       methods: {
         POST: async (req, res) => {
           const { password } = parseSignIn(req.body);
-          const stored = await store.getPasswordHash(param(req.params.username));
-          const matches = await verifyPassword(password, stored ?? UNKNOWN_USER_HASH);
-          if (stored === undefined || !matches) throw new HttpError(401, 'wrong username or password');
+          const username = param(req.params.username);
+          const address = addressOf(req);
+          const waitSeconds = throttle.retryAfterSeconds(address, username);
+          if (waitSeconds > 0) {
+            res.set('retry-after', String(waitSeconds)).status(429).json({});
+            return;
+          }
+          if (hashing.full) return shed(res);
+          const stored = await store.getPasswordHash(username);
+          const matches = await hashOrShed(res, () => verifyPassword(password, stored ?? UNKNOWN_USER_HASH));
+          if (matches === undefined) return;
+          if (stored === undefined || !matches) {
+            throttle.recordFailure(address, username);
+            throw new HttpError(401, 'wrong username or password');
+          }
+          throttle.recordSuccess(username);
           res.status(200).json({});
         },
       },
@@ -52,6 +81,25 @@ export function usersRoutes(store: UsersStore): Route[] {
       },
     },
   ];
+
+  /** Runs a hash within the gate; answers 503 with Retry-After (and returns undefined) when it is full. */
+  async function hashOrShed<T>(res: Response, work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await hashing.run(work);
+    } catch (err) {
+      if (!(err instanceof Overloaded)) throw err;
+      shed(res);
+      return undefined;
+    }
+  }
+
+  function shed(res: Response): void {
+    res.set('retry-after', String(OVERLOADED_RETRY_AFTER_SECONDS)).status(503).json({});
+  }
+}
+
+function addressOf(req: Request): string {
+  return clientAddress(req.get('x-forwarded-for'), req.socket.remoteAddress);
 }
 
 function param(value: string | string[] | undefined): string {

@@ -211,6 +211,42 @@ describeWith('docker', 'the orchestrator on Docker', () => {
     expect(counted.map((c, i) => c - counts[i])).toEqual([2, 2]);
   }, 120_000);
 
+  test('a SIGKILLed orchestrator started again adopts the same containers, which kept serving meanwhile', async () => {
+    const first = await freePortRange(2);
+    ports = [first, first + 1];
+    const listen = await freePort();
+    const config = dockerConfig({
+      pool: POOL,
+      firstPort: first,
+      listenPort: listen,
+      adminPort: await freePort(),
+      autoscale: false,
+      minReplicas: 2,
+    });
+    const before = await start(config);
+    await waitFor('two replicas in rotation', () => allInRotation(before, 2), 30_000);
+    const ids = (await containersOn(POOL, ports)).map((r) => r.id);
+    const killedAt = Date.now();
+    before.child.kill('SIGKILL');
+    await before.stop();
+    orchestrators = [];
+    // Nothing stopped the containers: they still answer on their own ports.
+    for (const port of ports) expect(await countOn(port)).toBeGreaterThanOrEqual(0);
+
+    const after = await start(config);
+    await waitFor('the same two replicas in rotation', () => allInRotation(after, 2), 30_000);
+    await waitFor(
+      'the front door to answer',
+      async () => (await request(listen, 'GET', '/api/v1/categories')).status < 500,
+      30_000,
+    );
+    console.log(
+      `front door closed ${Date.now() - killedAt} ms from SIGKILL to the restarted orchestrator's first answer`,
+    );
+    expect((await containersOn(POOL, ports)).map((r) => r.id)).toEqual(ids);
+    expect((await after.status()).pools[0].replicas.map((r) => r.id).sort()).toEqual([...ids].sort());
+  }, 120_000);
+
   const mysqlTest = unmetReason('mysql') === null || process.env.REQUIRE_MYSQL === '1' ? test : test.skip;
   mysqlTest(
     'serves the API through the front door with both pools on MySQL, reached through the relay',

@@ -169,7 +169,7 @@ describe('front door', () => {
       expect(reply.headers['retry-after']).toBeDefined();
     });
 
-    test('a refused replica is reported through onUndeliverable and the request is served by the next one', async () => {
+    test('a refused replica is reported through onReplicaFailed and the request is served by the next one', async () => {
       const acts = await backend('acts');
       const refused = await new Promise<number>((resolve) => {
         const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -186,7 +186,7 @@ describe('front door', () => {
       const reports: Array<[string, number]> = [];
       const frontDoor = createFrontDoor({
         pools: [{ name: 'acts', pathPrefixes: ['/api/v1/'], balancer }],
-        onUndeliverable: (pool, port) => reports.push([pool, port]),
+        onReplicaFailed: (pool, port) => reports.push([pool, port]),
         logger: silentLogger,
       });
       await frontDoor.listen(0, '127.0.0.1');

@@ -7,6 +7,7 @@ import {
   type ProbeState,
 } from '../../orchestrator/health-monitor';
 import { freePort } from '../support/requirements';
+import { FakeClock } from './fake-clock';
 
 const rules = { failureThreshold: 3, startupGraceMs: 10_000 };
 const fresh: ProbeState = {
@@ -180,5 +181,62 @@ describe('HealthMonitor against real sockets', () => {
       [port, true, expect.any(String)],
       [port, true, expect.any(String)],
     ]);
+  });
+});
+
+describe('HealthMonitor timing on a manual clock', () => {
+  function monitorWith(outcomes: ProbeOutcome[]) {
+    const clock = new FakeClock(0);
+    const probedAt: number[] = [];
+    const changes: Array<[number, boolean]> = [];
+    const monitor = new HealthMonitor({
+      intervalMs: 1_000,
+      timeoutMs: 500,
+      failureThreshold: 3,
+      startupGraceMs: 0,
+      startupProbeMs: 100,
+      timers: clock,
+      onHealthChange: (port, isHealthy) => changes.push([port, isHealthy]),
+      probe: async () => {
+        probedAt.push(clock.now());
+        return outcomes.shift() ?? pass;
+      },
+    });
+    return { clock, monitor, probedAt, changes };
+  }
+  const flush = async () => {
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  };
+
+  test('probes at once on watch, then once per interval once the replica has passed', async () => {
+    const { clock, monitor, probedAt, changes } = monitorWith([pass]);
+    monitor.watch(7000);
+    await flush();
+    expect(changes).toEqual([[7000, true]]);
+    for (let i = 0; i < 30; i++) {
+      clock.advance(100);
+      await flush();
+    }
+    expect(probedAt).toEqual([0, 1_000, 2_000, 3_000]);
+    monitor.stop();
+  });
+
+  test('recheck probes at once, between ticks, and reports the verdict again', async () => {
+    const { clock, monitor, probedAt, changes } = monitorWith([pass, error500, pass]);
+    monitor.watch(7000);
+    await flush();
+    clock.advance(300);
+    monitor.recheck(7000);
+    await flush();
+    expect(probedAt).toEqual([0, 300]);
+    expect(changes).toEqual([
+      [7000, true],
+      [7000, false],
+    ]);
+    monitor.recheck(7000);
+    await flush();
+    expect(changes[2]).toEqual([7000, true]);
+    monitor.stop();
+    expect(clock.pendingTimers).toBe(0);
   });
 });

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { RoundRobinBalancer } from '../../orchestrator/balancer';
 import { silentLogger } from '../../orchestrator/log';
 import { UpstreamProxy } from '../../orchestrator/proxy';
-import type { ForwardTarget } from '../../orchestrator/proxy';
+import type { ForwardTarget, ReplicaFailure } from '../../orchestrator/proxy';
 import {
   closeServer,
   eventually,
@@ -20,22 +20,31 @@ import type { BackendHandler, TestBackend } from '../support/proxy-servers';
 interface Harness {
   port: number;
   balancer: RoundRobinBalancer;
+  /** Refused connections reported, with their error code. */
   undeliverable: Array<{ pool: string; port: number; code: string | undefined }>;
+  /** Every failure reported, refused or not. */
+  failures: Array<{ port: number } & ReplicaFailure>;
   close(): Promise<void>;
 }
 
-async function proxyTo(ports: number[], options: { headersTimeoutMs?: number } = {}): Promise<Harness> {
+async function proxyTo(
+  ports: number[],
+  options: { headersTimeoutMs?: number; retryIdempotent?: boolean } = {},
+): Promise<Harness> {
   const balancer = new RoundRobinBalancer();
   for (const port of ports) {
     balancer.add(port);
     balancer.setInRotation(port, true);
   }
   const undeliverable: Harness['undeliverable'] = [];
+  const failures: Harness['failures'] = [];
   const target: ForwardTarget = {
     poolName: 'acts',
     targets: balancer,
-    onUndeliverable: (pool, port, error) =>
-      undeliverable.push({ pool, port, code: (error as NodeJS.ErrnoException).code }),
+    onReplicaFailed: (pool, port, failure) => {
+      failures.push({ port, ...failure });
+      if (failure.kind === 'refused') undeliverable.push({ pool, port, code: failure.detail });
+    },
   };
   const proxy = new UpstreamProxy({ logger: silentLogger, ...options });
   const server = http.createServer((req, res) => proxy.forward(req, res, target));
@@ -44,6 +53,7 @@ async function proxyTo(ports: number[], options: { headersTimeoutMs?: number } =
     port: (server.address() as AddressInfo).port,
     balancer,
     undeliverable,
+    failures,
     close: async () => {
       await closeServer(server);
       await proxy.close();
@@ -66,7 +76,10 @@ describe('proxy hop', () => {
     return started;
   }
 
-  async function harness(ports: number[], options?: { headersTimeoutMs?: number }): Promise<Harness> {
+  async function harness(
+    ports: number[],
+    options?: { headersTimeoutMs?: number; retryIdempotent?: boolean },
+  ): Promise<Harness> {
     const h = await proxyTo(ports, options);
     cleanups.push(() => h.close());
     return h;
@@ -335,7 +348,7 @@ describe('proxy hop', () => {
       expect(h.balancer.snapshot()[0].inRotation).toBe(false);
     });
 
-    test('a replica that resets the connection after receiving the request gets 502, and the request is not sent elsewhere', async () => {
+    test('a POST whose replica resets the connection gets 502, is not sent elsewhere, and the replica leaves the rotation', async () => {
       const [a, b] = await backends((req) => req.socket.destroy(), undefined);
       const h = await harness([a.port, b.port]);
       if (b.port < a.port) h.balancer.next(); // the resetting replica takes the next turn
@@ -343,8 +356,11 @@ describe('proxy hop', () => {
       expect(reply.status).toBe(502);
       expect(a.arrivals).toBe(1);
       expect(b.arrivals).toBe(0);
-      expect(h.balancer.snapshot().every((m) => m.inRotation)).toBe(true);
-      expect(h.undeliverable).toEqual([]);
+      expect(h.balancer.isInRotation(a.port)).toBe(false);
+      expect(h.balancer.isInRotation(b.port)).toBe(true);
+      expect(h.failures).toEqual([
+        { port: a.port, kind: 'reset', detail: expect.any(String), ejected: true },
+      ]);
       expect(totalInFlight(h.balancer)).toBe(0);
     });
 
@@ -369,6 +385,109 @@ describe('proxy hop', () => {
       const reply = await send(h.port);
       expect(reply.status).toBe(504);
       expect(totalInFlight(h.balancer)).toBe(0);
+    });
+  });
+
+  describe('safe retries and passive health', () => {
+    const fail500: BackendHandler = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"crashed":true}');
+    };
+    const reset: BackendHandler = (req) => req.socket.destroy();
+
+    /** Two backends with the failing one taking the next turn. */
+    async function failingFirst(failing: BackendHandler, options?: { retryIdempotent?: boolean }) {
+      const [bad, good] = await backends(failing, undefined);
+      const h = await harness([bad.port, good.port], options);
+      if (good.port < bad.port) h.balancer.next();
+      return { bad, good, h };
+    }
+
+    test('a GET whose replica resets the connection is answered by the other replica, and the resetting one leaves the rotation', async () => {
+      const { bad, good, h } = await failingFirst(reset);
+      const reply = await send(h.port);
+      expect(reply.status).toBe(200);
+      expect(reply.body.toString()).toBe(good.name);
+      expect([bad.arrivals, good.arrivals]).toEqual([1, 1]);
+      expect(h.balancer.isInRotation(bad.port)).toBe(false);
+      expect(h.failures).toEqual([
+        { port: bad.port, kind: 'reset', detail: expect.any(String), ejected: true },
+      ]);
+      expect(totalInFlight(h.balancer)).toBe(0);
+    });
+
+    test('a HEAD whose replica answers 500 is answered by the other replica', async () => {
+      const { bad, good, h } = await failingFirst(fail500);
+      const reply = await send(h.port, { method: 'HEAD' });
+      expect(reply.status).toBe(200);
+      expect([bad.arrivals, good.arrivals]).toEqual([1, 1]);
+      expect(h.failures).toEqual([{ port: bad.port, kind: 'status', detail: 'answered 500', ejected: true }]);
+    });
+
+    test('a GET whose replica answers 500 gets the other replica’s answer, with nothing of the first one mixed in', async () => {
+      const { bad, good, h } = await failingFirst(fail500);
+      const reply = await send(h.port);
+      expect(reply.status).toBe(200);
+      expect(reply.body.toString()).toBe(good.name);
+      expect([bad.arrivals, good.arrivals]).toEqual([1, 1]);
+      expect(h.balancer.isInRotation(bad.port)).toBe(false);
+      await eventually(() => totalInFlight(h.balancer) === 0);
+    });
+
+    test('a POST answered 500 is not sent again: the client gets the 500 and the replica leaves the rotation', async () => {
+      const { bad, good, h } = await failingFirst(fail500);
+      const reply = await send(h.port, { method: 'POST', body: 'once' });
+      expect(reply.status).toBe(500);
+      expect(reply.body.toString()).toBe('{"crashed":true}');
+      expect([bad.arrivals, good.arrivals]).toEqual([1, 0]);
+      expect(h.balancer.isInRotation(bad.port)).toBe(false);
+    });
+
+    test('a GET is tried on two replicas at most, never twice on one: with three failing replicas the second 500 reaches the client', async () => {
+      const all = await backends(fail500, fail500, fail500);
+      const h = await harness(all.map((b) => b.port));
+      const reply = await send(h.port);
+      expect(reply.status).toBe(500);
+      expect(all.map((b) => b.arrivals).sort()).toEqual([0, 1, 1]);
+    });
+
+    test('the last replica in rotation answering 500 stays in rotation, and its 500 passes through', async () => {
+      const [only] = await backends(fail500);
+      const h = await harness([only.port]);
+      const reply = await send(h.port);
+      expect(reply.status).toBe(500);
+      expect(only.arrivals).toBe(1);
+      expect(h.balancer.isInRotation(only.port)).toBe(true);
+      expect(h.failures).toEqual([
+        { port: only.port, kind: 'status', detail: 'answered 500', ejected: false },
+      ]);
+    });
+
+    test('a 503 (a replica shedding load) is neither retried nor a reason to leave the rotation', async () => {
+      const { bad, good, h } = await failingFirst((_req, res) => {
+        res.writeHead(503, { 'retry-after': '1' });
+        res.end();
+      });
+      const reply = await send(h.port);
+      expect(reply.status).toBe(503);
+      expect([bad.arrivals, good.arrivals]).toEqual([1, 0]);
+      expect(h.balancer.isInRotation(bad.port)).toBe(true);
+      expect(h.failures).toEqual([]);
+    });
+
+    test('with retries off a GET whose replica resets gets 502, and the replica still leaves the rotation', async () => {
+      const { bad, good, h } = await failingFirst(reset, { retryIdempotent: false });
+      const reply = await send(h.port);
+      expect(reply.status).toBe(502);
+      expect([bad.arrivals, good.arrivals]).toEqual([1, 0]);
+      expect(h.balancer.isInRotation(bad.port)).toBe(false);
+    });
+
+    test('round robin stays strict when nothing fails: 6 GETs over 2 replicas land 3 and 3 with retries on', async () => {
+      const [a, b] = await backends(undefined, undefined);
+      const h = await harness([a.port, b.port]);
+      for (let i = 0; i < 6; i++) expect((await send(h.port)).status).toBe(200);
+      expect([a.arrivals, b.arrivals]).toEqual([3, 3]);
     });
   });
 

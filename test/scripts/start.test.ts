@@ -101,7 +101,7 @@ describe('the configuration npm start builds', () => {
       firstPort: 8100,
       pathPrefixes: ['/api/v1/users'],
       autoscale: true,
-      command: [process.execPath, '--import', 'tsx', 'services/users/main.ts'],
+      command: [process.execPath, expect.stringMatching(/data\/bundle\/users\.js$/)],
       env: { DATABASE_URL: 'sqlite:/srv/d/users.db' },
     });
     expect(acts).toMatchObject({
@@ -111,7 +111,7 @@ describe('the configuration npm start builds', () => {
       minReplicas: 1,
       maxReplicas: 10,
       autoscale: true,
-      command: [process.execPath, '--import', 'tsx', 'services/acts/main.ts'],
+      command: [process.execPath, expect.stringMatching(/data\/bundle\/acts\.js$/)],
       env: {
         DATABASE_URL: 'sqlite:/srv/d/acts.db',
         USERS_URL: 'http://127.0.0.1:8080',

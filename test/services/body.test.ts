@@ -128,4 +128,34 @@ describe('request bodies', () => {
     expect(res.status).toBe(200);
     expect(res.body[0].imgB64 === imgB64).toBe(true);
   });
+
+  test('a large photo is checked as strictly as a small one: bad base64 is 400 and nothing is stored', async () => {
+    const imgB64 = Buffer.alloc(300 * 1024, 7).toString('base64');
+    for (const bad of [
+      imgB64.slice(0, -1),
+      `${imgB64.slice(0, -4)}QR==`,
+      `${imgB64.slice(0, 1000)}-${imgB64.slice(1001)}`,
+    ])
+      await request(h.app)
+        .post('/api/v1/acts')
+        .send(act({ actId: 41001, imgB64: bad }))
+        .expect(400, '{}');
+    await request(h.app)
+      .post('/api/v1/acts')
+      .send(act({ actId: 41001, imgB64: 'MQ' + imgB64 }))
+      .expect(400, '{}');
+    expect((await request(h.app).delete('/api/v1/acts/41001')).status).toBe(400);
+  });
+
+  test('a large photo whose JSON escapes its slashes is the same photo', async () => {
+    const bytes = Buffer.alloc(300 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) % 256;
+    const imgB64 = bytes.toString('base64');
+    expect(imgB64).toContain('/');
+    const body = JSON.stringify(act({ actId: 41002, categoryName: 'abc', imgB64 })).replace(/\//g, '\\/');
+    await request(h.app).post('/api/v1/acts').type('json').send(body).expect(201);
+    const res = await request(h.app).get('/api/v1/categories/abc/acts');
+    expect(res.body.find((a: { actId: number }) => a.actId === 41002).imgB64 === imgB64).toBe(true);
+    await request(h.app).delete('/api/v1/acts/41002').expect(200);
+  });
 });

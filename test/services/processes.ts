@@ -1,6 +1,7 @@
 /** Service processes started exactly as the process runtime starts replicas. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { bundledServiceCommand } from '../../scripts/services-bundle';
 import { freePort } from '../support/requirements';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -19,7 +20,8 @@ export async function startService(
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${service}/main.ts`], {
+  const [node, ...args] = bundledServiceCommand(service);
+  const child = spawn(node!, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
