@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
+import { writeDashboard } from '../scripts/build-dashboard';
 
 export interface OrchestratorBundleOptions {
   /** Repository root: holds orchestrator/, scripts/, node_modules/ and infra/. */
@@ -53,6 +54,8 @@ export function bundleOrchestrator(options: OrchestratorBundleOptions): void {
     external: ['cpu-features'],
   });
 
+  // The admin dashboard's built files, in the folder the bundled admin server reads them from.
+  writeDashboard(outputDir);
   if (options.includeWebUi) copyWebUi(repoRoot, outputDir);
 }
 

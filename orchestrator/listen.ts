@@ -3,7 +3,6 @@
  * before any replica is touched, and a failed admin port leaves the front door closed again.
  */
 import type { OrchestratorConfig } from './config';
-import type { Logger } from './log';
 import type { FrontDoor } from './front-door';
 import type { AdminServer } from './admin';
 import { ListenError } from './errors';
@@ -30,7 +29,6 @@ export async function listenFrontDoorAndAdmin(
   config: Pick<OrchestratorConfig, 'listen' | 'admin'>,
   frontDoor: Pick<FrontDoor, 'listen' | 'close' | 'server'>,
   admin: Pick<AdminServer, 'listen'>,
-  logger: Logger,
 ): Promise<ListeningPorts> {
   await listenOrExplain('front door', config.listen.host, config.listen.port, () =>
     frontDoor.listen(config.listen.port, config.listen.host),
@@ -48,9 +46,5 @@ export async function listenFrontDoorAndAdmin(
   }
   const address = frontDoor.server.address();
   const frontDoorPort = typeof address === 'object' && address ? address.port : config.listen.port;
-  logger.info('listening', {
-    frontDoor: `${config.listen.host}:${frontDoorPort}`,
-    admin: `${config.admin.host}:${adminPort}`,
-  });
   return { frontDoorPort, adminPort };
 }

@@ -17,6 +17,8 @@ import { listenFrontDoorAndAdmin } from './listen';
 import { takeOver } from './takeover';
 import { auditIntervalMs, startAudit } from './audit';
 import { stopInOrder } from './shutdown';
+import { DashboardFeed } from './dashboard-feed';
+import { loadDashboardFiles } from './dashboard-assets';
 
 export interface OrchestratorDeps {
   runtime: ContainerRuntime;
@@ -46,9 +48,16 @@ export async function startOrchestrator(
   config: OrchestratorConfig,
   deps: OrchestratorDeps,
 ): Promise<Orchestrator> {
-  const { runtime, logger } = deps;
+  const { runtime } = deps;
+  // Every line below goes through the dashboard's feed: scrubbed of secrets, read for events.
+  const feed = new DashboardFeed(config.pools);
+  const logger = feed.logger(deps.logger);
   const startedAt = new Date().toISOString();
-  const { pools, balancers, monitor } = buildPools(config, deps);
+  const { pools, balancers, monitor } = buildPools(config, {
+    ...deps,
+    logger,
+    onProbe: (port, outcome, latencyMs) => feed.recordProbe(port, outcome, latencyMs),
+  });
   const windows = createScalingWindows(config, pools, logger);
   const counted = new Map(config.pools.map((p) => [p.name, 0]));
 
@@ -60,9 +69,10 @@ export async function startOrchestrator(
       pools,
       windows,
       counted,
+      feed,
     });
 
-  const admin: AdminServer = createAdminServer(status);
+  const admin: AdminServer = createAdminServer({ status, feed, loadDashboard: () => loadDashboardFiles() });
   const frontDoor: FrontDoor = createFrontDoor({
     pools: config.pools.map((p) => ({
       name: p.name,
@@ -81,7 +91,14 @@ export async function startOrchestrator(
     ...(deps.upstream !== undefined ? { upstream: deps.upstream } : {}),
   });
 
-  const { frontDoorPort, adminPort } = await listenFrontDoorAndAdmin(config, frontDoor, admin, logger);
+  feed.observe(frontDoor.server);
+
+  const { frontDoorPort, adminPort } = await listenFrontDoorAndAdmin(config, frontDoor, admin);
+  feed.start(() => Object.fromEntries([...pools.values()].map((p) => [p.name, p.status().length])));
+  logger.info('listening', {
+    frontDoor: `${config.listen.host}:${frontDoorPort}`,
+    admin: `${config.admin.host}:${adminPort}`,
+  });
   const unsubscribeExits = routeExits(runtime, pools, logger);
   await takeOver(runtime, pools, logger);
   const stopAudit = startAudit(runtime, pools, auditIntervalMs(config.health, deps.auditIntervalMs), logger);
@@ -93,7 +110,7 @@ export async function startOrchestrator(
     status,
     stop({ teardown }) {
       stopping ??= stopInOrder(
-        { stopAudit, windows, frontDoor, admin, pools, monitor, unsubscribeExits, runtime },
+        { stopAudit, windows, feed, frontDoor, admin, pools, monitor, unsubscribeExits, runtime },
         teardown,
         logger,
       );

@@ -8,7 +8,7 @@ import type { ContainerRuntime } from './runtime';
 import type { Logger } from './log';
 import type { BackoffPolicy } from './backoff';
 import { RoundRobinBalancer } from './balancer';
-import { HealthMonitor } from './health-monitor';
+import { HealthMonitor, type HealthMonitorOptions } from './health-monitor';
 import { Pool } from './pool';
 
 export interface PoolSet {
@@ -21,6 +21,8 @@ export interface PoolSetDeps {
   runtime: ContainerRuntime;
   logger: Logger;
   drainTimeoutMs?: number;
+  /** Sees every probe's outcome (the dashboard's last-probe column). */
+  onProbe?: HealthMonitorOptions['onProbe'];
 }
 
 /** A replica must stay healthy for a while (never less than the backoff cap) before its failure streak resets. */
@@ -49,6 +51,7 @@ export function buildPools(config: OrchestratorConfig, deps: PoolSetDeps): PoolS
     ...config.health,
     onHealthChange: (port, healthy, reason) =>
       poolOwning(pools.values(), port)?.onHealthChange(port, healthy, reason),
+    ...(deps.onProbe ? { onProbe: deps.onProbe } : {}),
   });
 
   for (const pc of config.pools) {

@@ -33,7 +33,8 @@ export function createScalingWindows(
         windowMs: config.scaling.windowSeconds * 1000,
         onWindowEnd: (count) => {
           const desired = desiredReplicas(count, policy);
-          logger.info('scaling window ended', { pool: pc.name, count, desired });
+          const reason = `${count} counted requests: floor(${count}/${policy.requestsPerReplica})+1 within ${policy.minReplicas}..${policy.maxReplicas} = ${desired} replicas`;
+          logger.info('scaling window ended', { pool: pc.name, count, desired, reason });
           void pool.scaleTo(desired, `window ended with ${count} counted requests`);
         },
         ...(timers ? { timers } : {}),

@@ -10,10 +10,12 @@ import type { AdminServer } from './admin';
 import type { Pool } from './pool';
 import type { HealthMonitor } from './health-monitor';
 import type { ContainerRuntime } from './runtime';
+import type { DashboardFeed } from './dashboard-feed';
 
 export interface RunningParts {
   stopAudit(): void;
   windows: ReadonlyMap<string, Pick<ScalingWindow, 'stop'>>;
+  feed: Pick<DashboardFeed, 'stop'>;
   frontDoor: Pick<FrontDoor, 'close'>;
   admin: Pick<AdminServer, 'close'>;
   pools: ReadonlyMap<string, Pick<Pool, 'shutdown'>>;
@@ -26,6 +28,7 @@ export async function stopInOrder(parts: RunningParts, teardown: boolean, logger
   logger.info('stopping', { teardown });
   parts.stopAudit();
   for (const w of parts.windows.values()) w.stop();
+  parts.feed.stop();
   await parts.frontDoor.close();
   await parts.admin.close();
   await Promise.all([...parts.pools.values()].map((p) => p.shutdown(teardown)));

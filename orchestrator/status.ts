@@ -6,6 +6,8 @@ import type { OrchestratorConfig } from './config';
 import type { ScalingWindow } from './autoscaler';
 import type { Pool } from './pool';
 import type { OrchestratorStatus } from './admin';
+import type { DashboardFeed } from './dashboard-feed';
+import { redactCommand, redactEnv } from './redact';
 
 export interface StatusSources {
   startedAt: string;
@@ -15,12 +17,15 @@ export interface StatusSources {
   windows: ReadonlyMap<string, Pick<ScalingWindow, 'snapshot'>>;
   /** Counted requests per pool since start. */
   counted: ReadonlyMap<string, number>;
+  /** What the dashboard adds: last decisions, replica start times, last probes, recent events. */
+  feed: Pick<DashboardFeed, 'lastDecision' | 'startedAt' | 'lastProbe' | 'events'>;
 }
 
 export function readStatus(sources: StatusSources): OrchestratorStatus {
-  const { scaling, windows, counted } = sources;
+  const { scaling, windows, counted, feed } = sources;
   return {
     startedAt: sources.startedAt,
+    now: new Date().toISOString(),
     runtime: sources.runtimeName,
     pools: [...sources.pools.values()].map((pool) => {
       const window = windows.get(pool.name);
@@ -35,11 +40,20 @@ export function readStatus(sources: StatusSources): OrchestratorStatus {
               ...window.snapshot(),
               windowSeconds: scaling.windowSeconds,
               requestsPerReplica: scaling.requestsPerReplica,
+              lastDecision: feed.lastDecision(pool.name),
             }
           : null,
         countedRequests: counted.get(pool.name) ?? 0,
-        replicas: pool.status(),
+        image: pool.config.image ?? null,
+        command: pool.config.command ? redactCommand(pool.config.command) : null,
+        env: redactEnv(pool.config.env),
+        replicas: pool.status().map((r) => ({
+          ...r,
+          startedAt: feed.startedAt(r.id),
+          lastProbe: feed.lastProbe(r.port),
+        })),
       };
     }),
+    events: feed.events.recent(),
   };
 }

@@ -14,6 +14,7 @@ describe('stopInOrder', () => {
       {
         stopAudit: step('audit stopped'),
         windows: new Map([['acts', { stop: step('window stopped') }]]),
+        feed: { stop: step('feed stopped') },
         frontDoor: { close: later('front door closed') },
         admin: { close: later('admin closed') },
         pools: new Map([
@@ -40,6 +41,7 @@ describe('stopInOrder', () => {
     expect(steps).toEqual([
       'audit stopped',
       'window stopped',
+      'feed stopped',
       'front door closed',
       'admin closed',
       'acts shut down, teardown true',

@@ -1,3 +1,4 @@
+import { DashboardFeed } from '../../orchestrator/dashboard-feed';
 import { readStatus } from '../../orchestrator/status';
 import type { ReplicaStatus } from '../../orchestrator/pool';
 import { twoPoolConfig } from './parts';
@@ -38,9 +39,11 @@ describe('readStatus', () => {
       pools,
       windows,
       counted: new Map([['acts', 7]]),
+      feed: new DashboardFeed(config.pools),
     });
     expect(status).toEqual({
       startedAt: '2026-01-01T00:00:00.000Z',
+      now: expect.any(String),
       runtime: 'process',
       pools: [
         {
@@ -49,9 +52,18 @@ describe('readStatus', () => {
           minReplicas: 1,
           maxReplicas: 3,
           desiredReplicas: 2,
-          window: { count: 3, windowsCompleted: 1, windowSeconds: 10, requestsPerReplica: 20 },
+          window: {
+            count: 3,
+            windowsCompleted: 1,
+            windowSeconds: 10,
+            requestsPerReplica: 20,
+            lastDecision: null,
+          },
           countedRequests: 7,
-          replicas: [replica],
+          image: null,
+          command: ['x'],
+          env: {},
+          replicas: [{ ...replica, startedAt: null, lastProbe: null }],
         },
         {
           name: 'users',
@@ -61,9 +73,13 @@ describe('readStatus', () => {
           desiredReplicas: 2,
           window: null,
           countedRequests: 0,
+          image: null,
+          command: ['x'],
+          env: {},
           replicas: [],
         },
       ],
+      events: [],
     });
   });
 });
