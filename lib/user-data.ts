@@ -32,6 +32,7 @@
  *   published on the Docker bridge gateway (172.17.0.1) only: containers on the default
  *   bridge reach it there; the VPC does not.
  */
+import { servicePool, type OrchestratorConfigFile } from '../common/orchestrator-config';
 import { REPLICA_LIMITS, SERVICES, type ServiceName } from '../common/topology';
 import { DATABASE_CONTAINER_MIB } from './host-capacity';
 
@@ -92,7 +93,7 @@ const CONFIG_VARIABLES = ['DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT', 'PUBLI
 const ref = (name: (typeof CONFIG_VARIABLES)[number]) => `\${${name}}`;
 
 /** The orchestrator config for the host, with the boot-time values as shell references. */
-export function orchestratorConfig(inputs: UserDataInputs): Record<string, unknown> {
+export function orchestratorConfig(inputs: UserDataInputs): OrchestratorConfigFile {
   const topology = SERVICES[inputs.service];
   const env: Record<string, string> = {
     DATABASE_URL: `mysql://${ref('DB_USER')}:${ref('DB_PASSWORD')}@${ref('DB_HOST')}:${ref('DB_PORT')}/${topology.database}`,
@@ -110,18 +111,13 @@ export function orchestratorConfig(inputs: UserDataInputs): Record<string, unkno
     ...(inputs.serveWebUi ? { staticDir: `${INSTANCE_PATHS.installDir}/web/dist` } : {}),
     teardownOnExit: false,
     pools: [
-      {
-        name: inputs.service,
-        image: topology.image,
-        firstPort: topology.firstPort,
-        internalPort: topology.internalPort,
+      servicePool(inputs.service, {
+        placement: { kind: 'docker' },
         env,
-        minReplicas: REPLICA_LIMITS.min,
         maxReplicas: inputs.maxReplicas,
-        autoscale: true,
         // The load balancer already sends this host only its service's paths.
         pathPrefixes: ['/api/v1/'],
-      },
+      }),
     ],
   };
 }
