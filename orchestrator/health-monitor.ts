@@ -14,6 +14,8 @@ export interface HealthMonitorOptions {
   failureThreshold: number;
   startupGraceMs: number;
   onHealthChange: HealthChangeListener;
+  /** Told of every probe's outcome and how long it took (for display; decisions stay here). */
+  onProbe?: (port: number, outcome: ProbeOutcome, latencyMs: number) => void;
   host?: string;
   path?: string;
   /** Probe period for a replica that has not passed yet, so a fresh one joins soon after it listens. */
@@ -206,6 +208,7 @@ export class HealthMonitor {
       const current = this.watched.get(port);
       if (!current || current.generation !== generation) return;
       current.inFlight = false;
+      this.options.onProbe?.(port, outcome, this.timers.now() - current.lastProbeAt);
       const verdict = judgeProbe(current.state, outcome, this.timers.now(), this.options);
       current.state = verdict.state;
       if (verdict.change) this.options.onHealthChange(port, verdict.change.healthy, verdict.change.reason);

@@ -66,6 +66,7 @@ async function run(options: StartOptions): Promise<void> {
     const admin = `http://127.0.0.1:${orchestrator.adminPort}`;
     say('');
     say(`Ready: open http://localhost:${orchestrator.frontDoorPort}`);
+    say(`Dashboard: ${admin}/ (the orchestrator at work, live)`);
     say(`Status: ${admin}/status   Metrics: ${admin}/metrics`);
     say('Press Ctrl-C to stop.');
   });

@@ -10,6 +10,7 @@ export interface ActsAppDeps {
   readonly users: UserDirectory;
   readonly logger: Logger;
   readonly healthTimeoutMs?: number;
+  readonly heapLimitFraction?: number;
   readonly bodyLimitBytes?: number;
 }
 
@@ -17,8 +18,12 @@ export function createApp(deps: ActsAppDeps): Express {
   return createServiceApp({
     routes: actsRoutes(deps.store, deps.users),
     logger: deps.logger,
-    checkDatabase: () => deps.store.checkReadable(),
+    checkDatabase: async () => {
+      await deps.store.checkReadable();
+      await deps.store.checkWritable();
+    },
     healthTimeoutMs: deps.healthTimeoutMs,
+    heapLimitFraction: deps.heapLimitFraction,
     bodyLimitBytes: deps.bodyLimitBytes,
   }).app;
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { MigrationSet } from '../shared/migrate';
 
 export const actsMigrations: MigrationSet = {
@@ -31,5 +32,40 @@ export const actsMigrations: MigrationSet = {
       .on('acts')
       .columns(['category_name', 'sort_time', 'seq'])
       .execute();
+  },
+  '002_counts_feeds_and_heartbeat': async (db, t) => {
+    // Counted as acts come and go, in the same transaction, so listings never recount.
+    await db.schema
+      .alterTable('categories')
+      .addColumn('act_count', t.int64, (c) => c.notNull().defaultTo(0))
+      .execute();
+    await sql`UPDATE categories SET act_count = (SELECT COUNT(*) FROM acts WHERE acts.category_name = categories.name)`.execute(
+      db,
+    );
+    // The engine keeps the counts: every insert and delete of an act, whatever issues it,
+    // changes its category's count inside the same statement. On MySQL the count is taken
+    // before the row goes in, so an upload locks its category row once, exclusively, instead
+    // of taking the foreign key's shared lock first and deadlocking with a parallel upload.
+    // (A category's own cascade skips the decrement on MySQL; its count row goes with it.)
+    const forEachRow = t.dialect === 'mysql' ? sql`FOR EACH ROW` : sql``;
+    const [open, close] = t.dialect === 'mysql' ? [sql``, sql``] : [sql`BEGIN`, sql`; END`];
+    await sql`CREATE TRIGGER acts_counted_in BEFORE INSERT ON acts ${forEachRow} ${open}
+      UPDATE categories SET act_count = act_count + 1 WHERE name = NEW.category_name${close}`.execute(db);
+    await sql`CREATE TRIGGER acts_counted_out AFTER DELETE ON acts ${forEachRow} ${open}
+      UPDATE categories SET act_count = act_count - 1 WHERE name = OLD.category_name${close}`.execute(db);
+    // Each listing's order, so a page is read from its index, never sorted from a scan.
+    await db.schema
+      .createIndex('acts_by_user')
+      .on('acts')
+      .columns(['username', 'sort_time', 'seq'])
+      .execute();
+    await db.schema.createIndex('acts_recent').on('acts').columns(['sort_time', 'seq']).execute();
+    // One row that `_health` updates: a write no request ever waits on.
+    await db.schema
+      .createTable('acts_heartbeat')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('beats', t.int64, (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.insertInto('acts_heartbeat').values({ id: 1, beats: 0 }).execute();
   },
 };

@@ -1,8 +1,9 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
+import { isValidName } from '../shared/names';
 import { badRequest, HttpError } from '../shared/http-error';
 import type { Route } from '../shared/routes';
-import { parseActIdParam, parseNewAct, parseNewCategory, parseUpvote } from './act';
-import { decideListing } from './listing';
+import { parseActIdParam, parseNewAct, parseNewCategory, parseUpvote, type Act } from './act';
+import { decideListing, type ListingDecision } from './listing';
 import type { ActsStore, CategorySummary } from './store';
 import type { UserDirectory } from './user-directory';
 
@@ -41,25 +42,10 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
       methods: {
         GET: async (req, res) => {
           const name = param(req, 'name');
-          const decision = decideListing(
-            await store.countActsInCategory(name),
-            req.query.start,
-            req.query.end,
+          const count = await store.countActsInCategory(name);
+          await sendListing(res, decideListing(count, req.query.start, req.query.end), (offset, limit) =>
+            store.listActs(name, offset, limit, count),
           );
-          if (decision.status !== 200) {
-            if (decision.status === 204) {
-              res.status(204).end();
-              return;
-            }
-            throw new HttpError(decision.status, decision.reason);
-          }
-          const acts = await store.listActs(name, decision.offset, decision.limit);
-          if (acts.length === 0) {
-            // Emptied between the count and the read.
-            res.status(204).end();
-            return;
-          }
-          res.status(200).json(acts);
         },
       },
     },
@@ -99,6 +85,16 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
       },
     },
     {
+      path: '/api/v1/acts/recent',
+      methods: {
+        GET: async (req, res) => {
+          const count = await store.countActs();
+          const decision = decideListing(count, req.query.start, req.query.end, { rangeRequired: true });
+          await sendListing(res, decision, (offset, limit) => store.listRecentActs(offset, limit, count));
+        },
+      },
+    },
+    {
       path: '/api/v1/acts/count',
       methods: {
         GET: async (_req, res) => {
@@ -115,7 +111,49 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
         },
       },
     },
+    // The route name of the original app. Without a name the path is still this route's: 400.
+    {
+      path: '/api/v1/list_act_user',
+      methods: {
+        GET: () => {
+          throw badRequest('username must not be empty');
+        },
+      },
+    },
+    {
+      path: '/api/v1/list_act_user/:username',
+      methods: {
+        GET: async (req, res) => {
+          const username = param(req, 'username');
+          if (!isValidName(username)) throw badRequest('username must be 1 to 255 characters of text');
+          const count = await store.countUserActs(username);
+          await sendListing(res, decideListing(count, req.query.start, req.query.end), (offset, limit) =>
+            store.listUserActs(username, offset, limit, count),
+          );
+        },
+      },
+    },
   ];
+}
+
+/** Answers a listing decision: 204, an error, or the page `read` returns. */
+async function sendListing(
+  res: Response,
+  decision: ListingDecision,
+  read: (offset: number, limit: number) => Promise<Act[]>,
+): Promise<void> {
+  if (decision.status === 204) {
+    res.status(204).end();
+    return;
+  }
+  if (decision.status !== 200) throw new HttpError(decision.status, decision.reason);
+  const acts = await read(decision.offset, decision.limit);
+  if (acts.length === 0) {
+    // Emptied between the count and the read.
+    res.status(204).end();
+    return;
+  }
+  res.status(200).json(acts);
 }
 
 /**

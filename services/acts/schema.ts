@@ -6,6 +6,8 @@ type Name = string | Buffer;
 export interface CategoriesTable {
   seq: Generated<number>;
   name: Name;
+  /** Kept equal to the number of its acts by every write that adds or removes one. */
+  act_count: Generated<number>;
 }
 
 export interface ActsTable {
@@ -23,7 +25,14 @@ export interface ActsTable {
   image: Buffer;
 }
 
+/** One row, written by `_health` to prove the database takes writes. */
+export interface HeartbeatTable {
+  id: number;
+  beats: Generated<number>;
+}
+
 export interface ActsDatabase {
   categories: CategoriesTable;
   acts: ActsTable;
+  acts_heartbeat: HeartbeatTable;
 }

@@ -35,11 +35,12 @@ export class SqlActsStore implements ActsStore {
   }
 
   async deleteCategory(name: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('acts').where('category_name', '=', name).execute();
-      const result = await trx.deleteFrom('categories').where('name', '=', name).executeTakeFirst();
-      return result.numDeletedRows > 0n;
-    });
+    // One statement: the category row is locked first and its acts go by the cascade, the
+    // same lock order as an upload's (category, then act), so the two cannot deadlock.
+    const result = await retryDeadlock(() =>
+      this.db.deleteFrom('categories').where('name', '=', name).executeTakeFirst(),
+    );
+    return result.numDeletedRows > 0n;
   }
 
   async categoryExists(name: string): Promise<boolean> {
@@ -56,8 +57,56 @@ export class SqlActsStore implements ActsStore {
     return row === undefined ? undefined : asNumber(row.act_count);
   }
 
-  async listActs(categoryName: string, offset: number, limit: number): Promise<Act[]> {
-    const rows = await this.reads.actsPage(categoryName, limit, offset);
+  async listActs(categoryName: string, offset: number, limit: number, total?: number): Promise<Act[]> {
+    return this.page({ column: 'category_name', value: categoryName }, offset, limit, total);
+  }
+
+  async countUserActs(username: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('acts')
+      .select(({ fn }) => fn.countAll().as('n'))
+      .where('username', '=', username)
+      .executeTakeFirstOrThrow();
+    return asNumber(row.n);
+  }
+
+  async listUserActs(username: string, offset: number, limit: number, total?: number): Promise<Act[]> {
+    return this.page({ column: 'username', value: username }, offset, limit, total);
+  }
+
+  async listRecentActs(offset: number, limit: number, total?: number): Promise<Act[]> {
+    return this.page(undefined, offset, limit, total);
+  }
+
+  /**
+   * One page in listing order (newest first), read from the index that matches the filter:
+   * the positions are found in the index alone and only the page's rows are fetched. A page
+   * nearer the oldest end is read from that end, so the last page of a long listing costs
+   * what the first does.
+   */
+  private async page(
+    filter: { column: 'category_name' | 'username'; value: string } | undefined,
+    offset: number,
+    limit: number,
+    total: number | undefined,
+  ): Promise<Act[]> {
+    const fromOldest = total !== undefined && total - offset - limit < offset;
+    const direction = fromOldest ? 'asc' : 'desc';
+    const skip = fromOldest ? Math.max(0, total - offset - limit) : offset;
+    const take = fromOldest ? Math.min(limit, total - offset) : limit;
+    if (take <= 0) return [];
+    const key = `${filter?.column ?? 'all'}:${direction}` as const;
+    const rows =
+      filter === undefined
+        ? await this.reads.pages[`all:${direction}`](take, skip)
+        : await this.reads.pages[key as `${typeof filter.column}:${typeof direction}`](
+            filter.value,
+            take,
+            skip,
+          );
+    // Put in order here, not by the database: an ORDER BY on the join matches the feed's
+    // index, and SQLite then scans that whole index to avoid sorting the page's few rows.
+    rows.sort((x, y) => asNumber(y.sort_time) - asNumber(x.sort_time) || asNumber(y.seq) - asNumber(x.seq));
     return rows.map((row) =>
       actView({
         actId: asNumber(row.act_id),
@@ -90,7 +139,7 @@ export class SqlActsStore implements ActsStore {
           image: this.imageValue(act.imgB64),
         })
         .compile();
-      await this.database.runPrepared(insert);
+      await retryDeadlock(() => this.database.runPrepared(insert));
       return 'created';
     } catch (err) {
       if (isUniqueViolation(err)) return 'duplicate-id';
@@ -122,50 +171,123 @@ export class SqlActsStore implements ActsStore {
   }
 
   async deleteAct(actId: number): Promise<boolean> {
-    const result = await this.db.deleteFrom('acts').where('act_id', '=', actId).executeTakeFirst();
+    const result = await retryDeadlock(() =>
+      this.db.deleteFrom('acts').where('act_id', '=', actId).executeTakeFirst(),
+    );
     return result.numDeletedRows > 0n;
   }
 
   async countActs(): Promise<number> {
     const row = await this.db
-      .selectFrom('acts')
-      .select(({ fn }) => fn.countAll().as('n'))
+      .selectFrom('categories')
+      .select(({ fn }) => fn.sum<number | string | null>('act_count').as('n'))
       .executeTakeFirstOrThrow();
-    return asNumber(row.n);
+    return row.n === null ? 0 : asNumber(row.n);
   }
 
   async checkReadable(): Promise<void> {
     await this.db.selectFrom('categories').select('seq').limit(1).execute();
   }
+
+  /**
+   * Updates the heartbeat row: a write to a table no request touches. On SQLite a write
+   * needs the file's one write lock; instead of queueing behind another process's write
+   * (which would block this process), a held lock counts as proof enough that the file
+   * takes writes, and the check answers at once.
+   */
+  async checkWritable(): Promise<void> {
+    const beat = (db: Kysely<ActsDatabase>) =>
+      db
+        .updateTable('acts_heartbeat')
+        .set((eb) => ({ beats: eb('beats', '+', 1) }))
+        .where('id', '=', 1)
+        .executeTakeFirst();
+    if (this.database.dialect === 'mysql') {
+      const result = await beat(this.db);
+      if (result.numUpdatedRows === 0n) throw new Error('heartbeat row is missing');
+      return;
+    }
+    await this.db.connection().execute(async (conn) => {
+      const [current] = (await sql<{ timeout: number }>`PRAGMA busy_timeout`.execute(conn)).rows;
+      await sql`PRAGMA busy_timeout = 0`.execute(conn);
+      try {
+        const result = await beat(conn);
+        if (result.numUpdatedRows === 0n) throw new Error('heartbeat row is missing');
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+      } finally {
+        await sql`PRAGMA busy_timeout = ${sql.raw(String(Number(current?.timeout ?? 5000)))}`.execute(conn);
+      }
+    });
+  }
+}
+
+const DEADLOCK_RETRIES = 5;
+
+/**
+ * MySQL may pick a statement as a deadlock victim when an act's delete meets its category's
+ * delete; the statement had no effect and is simply run again.
+ */
+async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+    }
+  }
+}
+
+function isDeadlock(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { errno?: unknown }).errno === 1213;
+}
+
+function isBusy(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 function compiledReads(db: Kysely<ActsDatabase>) {
+  const positions = (direction: 'asc' | 'desc') =>
+    db.selectFrom('acts').select('seq').orderBy('sort_time', direction).orderBy('seq', direction);
+  // Only the page's rows are fetched; their order is put right by the caller (see `page`).
+  const pageRows = (page: ReturnType<typeof positions>) =>
+    db
+      .selectFrom(page.as('page'))
+      .innerJoin('acts', 'acts.seq', 'page.seq')
+      .select([
+        'acts.seq',
+        'sort_time',
+        'act_id',
+        'username',
+        'taken_at',
+        'caption',
+        'upvotes',
+        'category_name',
+        'image',
+      ]);
+  const filtered = (column: 'category_name' | 'username', direction: 'asc' | 'desc') =>
+    compileOnce(db, (value: string, limit: number, offset: number) =>
+      pageRows(positions(direction).where(column, '=', value).limit(limit).offset(offset)),
+    );
+  const all = (direction: 'asc' | 'desc') =>
+    compileOnce(db, (limit: number, offset: number) =>
+      pageRows(positions(direction).limit(limit).offset(offset)),
+    );
   return {
     categoriesWithCounts: compileOnce(db, () =>
-      db
-        .selectFrom('categories as c')
-        .leftJoin('acts as a', 'a.category_name', 'c.name')
-        .select(({ fn }) => ['c.name', fn.count('a.seq').as('act_count')])
-        .groupBy(['c.seq', 'c.name'])
-        .orderBy('c.seq'),
+      db.selectFrom('categories').select(['name', 'act_count']).orderBy('seq'),
     ),
     categoryActCount: compileOnce(db, (name: string) =>
-      db
-        .selectFrom('categories as c')
-        .leftJoin('acts as a', 'a.category_name', 'c.name')
-        .select(({ fn }) => fn.count('a.seq').as('act_count'))
-        .where('c.name', '=', name)
-        .groupBy('c.seq'),
+      db.selectFrom('categories').select('act_count').where('name', '=', name),
     ),
-    actsPage: compileOnce(db, (categoryName: string, limit: number, offset: number) =>
-      db
-        .selectFrom('acts')
-        .select(['act_id', 'username', 'taken_at', 'caption', 'upvotes', 'category_name', 'image'])
-        .where('category_name', '=', categoryName)
-        .orderBy('sort_time', 'desc')
-        .orderBy('seq', 'desc')
-        .limit(limit)
-        .offset(offset),
-    ),
+    pages: {
+      'category_name:desc': filtered('category_name', 'desc'),
+      'category_name:asc': filtered('category_name', 'asc'),
+      'username:desc': filtered('username', 'desc'),
+      'username:asc': filtered('username', 'asc'),
+      'all:desc': all('desc'),
+      'all:asc': all('asc'),
+    },
   };
 }

@@ -125,9 +125,15 @@ async function prepareServer(target: MysqlTarget, logger: Logger): Promise<void>
     connectTimeout: 2000,
   }).promise();
   try {
-    await conn.query(
-      `CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
-    );
+    // Asked first: a user without CREATE (e.g. one that may only read) is refused even an
+    // `IF NOT EXISTS` create of a database that is already there.
+    const [existing] = await conn.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [
+      target.database,
+    ]);
+    if ((existing as unknown[]).length === 0)
+      await conn.query(
+        `CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+      );
     const [rows] = await conn.query('SELECT @@GLOBAL.max_allowed_packet AS packet');
     const current = Number((rows as { packet: unknown }[])[0]?.packet);
     if (current < WANTED_MAX_ALLOWED_PACKET) {

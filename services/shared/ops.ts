@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { getHeapStatistics } from 'node:v8';
 import type { Logger } from './log';
 import type { Route } from './routes';
 
@@ -14,10 +15,25 @@ export interface OpsState {
 }
 
 export interface OpsOptions {
-  /** A real read of the service's database; rejects when it cannot read. */
+  /** A real read (and, where the service writes, a write) of its database; rejects when it cannot. */
   readonly checkDatabase: () => Promise<void>;
   readonly healthTimeoutMs?: number;
+  /** The share of the heap limit in use above which `_health` answers 500. */
+  readonly heapLimitFraction?: number;
   readonly logger: Logger;
+}
+
+/**
+ * A process this close to its heap limit can no longer be trusted to allocate what a
+ * request needs (a photo is tens of MB); better replaced than left to fail requests.
+ */
+export const HEAP_LIMIT_FRACTION = 0.9;
+
+export function isHeapNearLimit(
+  heap: { used_heap_size: number; heap_size_limit: number },
+  fraction: number,
+): boolean {
+  return heap.used_heap_size >= heap.heap_size_limit * fraction;
 }
 
 export function createOpsState(): OpsState {
@@ -65,6 +81,11 @@ export function opsRoutes(state: OpsState, options: OpsOptions): Route[] {
       methods: {
         GET: async (_req, res) => {
           try {
+            const heap = getHeapStatistics();
+            if (isHeapNearLimit(heap, options.heapLimitFraction ?? HEAP_LIMIT_FRACTION))
+              throw new Error(
+                `heap near its limit: ${heap.used_heap_size} of ${heap.heap_size_limit} bytes used`,
+              );
             await withTimeout(options.checkDatabase(), timeoutMs);
             res.status(200).end();
           } catch (err) {
@@ -93,9 +114,9 @@ export function opsRoutes(state: OpsState, options: OpsOptions): Route[] {
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`database read took longer than ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`database check took longer than ${ms} ms`)), ms);
   });
-  // A late rejection of the original read must not become an unhandled rejection.
+  // A late rejection of the original check must not become an unhandled rejection.
   promise.catch(() => {});
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

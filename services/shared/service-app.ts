@@ -10,9 +10,10 @@ import { mountRoutes, type Route } from './routes';
 export interface ServiceAppOptions {
   readonly routes: readonly Route[];
   readonly logger: Logger;
-  /** A real read of the database, for `_health`. */
+  /** A real check of the database, for `_health`. */
   readonly checkDatabase: () => Promise<void>;
   readonly healthTimeoutMs?: number;
+  readonly heapLimitFraction?: number;
   readonly bodyLimitBytes?: number;
 }
 
@@ -39,6 +40,7 @@ export function createServiceApp(options: ServiceAppOptions): { app: Express; op
       ...opsRoutes(ops, {
         checkDatabase: options.checkDatabase,
         healthTimeoutMs: options.healthTimeoutMs,
+        heapLimitFraction: options.heapLimitFraction,
         logger: options.logger,
       }),
     ],

@@ -2,7 +2,15 @@ import { join } from 'node:path';
 import { describeWith } from '../support/requirements';
 import { scratchMysqlDatabase } from './mysql';
 import { startService, type ServiceProcess } from './processes';
-import { act, PUBLIC_ORIGIN, startUsersStandIn, tempDir, type UsersStandIn } from './support';
+import { asText } from '../../services/shared/sql-values';
+import {
+  act,
+  openActsDatabase,
+  PUBLIC_ORIGIN,
+  startUsersStandIn,
+  tempDir,
+  type UsersStandIn,
+} from './support';
 
 jest.setTimeout(60_000);
 
@@ -26,9 +34,11 @@ function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promis
   let a: ServiceProcess;
   let b: ServiceProcess;
   let cleanup: () => Promise<void>;
+  let databaseUrl: string;
 
   beforeAll(async () => {
     const target = makeUrl();
+    databaseUrl = target.url;
     users = await startUsersStandIn(['xyz']);
     const env = { DATABASE_URL: target.url, USERS_URL: users.url, PUBLIC_ORIGIN, LOG_LEVEL: 'warn' };
     // Started together: both run the migrations against one fresh database.
@@ -64,6 +74,90 @@ function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promis
     expect(results.every((r) => r.status === 200)).toBe(true);
     const listing = await call(a.url, 'GET', '/api/v1/categories/abc/acts');
     expect(JSON.parse(listing.text)[0].upvotes).toBe(100);
+  });
+
+  test('uploads, act deletes and category deletes racing through both processes leave every count equal to a recount', async () => {
+    const categories = ['c1', 'c2', 'c3', 'c4'];
+    for (const name of categories)
+      expect((await call(a.url, 'POST', '/api/v1/categories', [name])).status).toBe(201);
+    const via = (i: number) => (i % 2 === 0 ? a.url : b.url);
+    const answered: number[] = [];
+    // At most 24 requests in flight: enough to race, few enough that a loaded machine
+    // answers them before its connection timeouts.
+    let inFlight = 0;
+    const waiting: (() => void)[] = [];
+    const tracked = async (...args: Parameters<typeof call>) => {
+      if (inFlight >= 24) await new Promise<void>((go) => waiting.push(go));
+      inFlight++;
+      try {
+        const r = await call(...args);
+        answered.push(r.status);
+        return r;
+      } finally {
+        inFlight--;
+        waiting.shift()?.();
+      }
+    };
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < 160; i++) {
+      const actId = 10_000 + i;
+      work.push(
+        tracked(via(i), 'POST', '/api/v1/acts', act({ actId, categoryName: categories[i % 4] })).then(
+          async (r) => {
+            // Every third act is deleted again at once, racing the other uploads.
+            if (r.status === 201 && i % 3 === 0) await tracked(via(i + 1), 'DELETE', `/api/v1/acts/${actId}`);
+          },
+        ),
+      );
+      // One category goes while its uploads are in flight; duplicates of an id race too.
+      if (i === 80) work.push(tracked(via(i), 'DELETE', '/api/v1/categories/c2'));
+      if (i % 10 === 0)
+        work.push(tracked(via(i + 1), 'POST', '/api/v1/acts', act({ actId, categoryName: 'c3' })));
+    }
+    const statuses = await Promise.all(
+      work.map((p) =>
+        p.then(
+          () => 'ok',
+          (err: Error) => err.message,
+        ),
+      ),
+    );
+    expect(statuses.filter((s) => s !== 'ok')).toEqual([]);
+    // Refusals (a taken id, a category gone) are 400s; nothing failed inside.
+    const failed = answered.filter((status) => status >= 500);
+    if (failed.length > 0)
+      throw new Error(
+        `${failed.length} requests failed inside:\n${a.output().slice(-2000)}\n${b.output().slice(-2000)}`,
+      );
+
+    const database = await openActsDatabase(databaseUrl);
+    try {
+      const recount = await database.db
+        .selectFrom('categories as c')
+        .leftJoin('acts as x', 'x.category_name', 'c.name')
+        .select(({ fn }) => ['c.name', 'c.act_count', fn.count('x.seq').as('recount')])
+        .groupBy(['c.seq', 'c.name', 'c.act_count'])
+        .orderBy('c.seq')
+        .execute();
+      const rows = recount.map((r) => [asText(r.name), Number(r.act_count), Number(r.recount)]);
+      expect(rows.map(([name]) => name)).toEqual(['abc', 'c1', 'c3', 'c4']);
+      for (const [, kept, counted] of rows) expect(kept).toBe(counted);
+      const total = await database.db
+        .selectFrom('acts')
+        .select(({ fn }) => fn.countAll().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(await call(b.url, 'GET', '/api/v1/acts/count')).toEqual({
+        status: 200,
+        text: `[${Number(total.n)}]`,
+      });
+      const listed = JSON.parse((await call(a.url, 'GET', '/api/v1/categories')).text) as Record<
+        string,
+        number
+      >;
+      expect(Object.entries(listed)).toEqual(rows.map(([name, , counted]) => [name, counted]));
+    } finally {
+      await database.destroy();
+    }
   });
 
   test('each process keeps its own request count', async () => {

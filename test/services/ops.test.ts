@@ -12,16 +12,20 @@ describe('acts: request counter', () => {
     await h.close();
   });
 
-  test('counts every API request whatever the method or outcome, not _count/_health/_crash', async () => {
+  test('counts every API request whatever the method or outcome (the feeds included), not _count/_health/_crash', async () => {
     await request(h.app).get('/api/v1/_count').expect(200, '[0]');
     await request(h.app).post('/api/v1/categories').send(['abc']).expect(201); // 1
     await request(h.app).post('/api/v1/acts').send(act()).expect(201); // 2
     await request(h.app).get('/api/v1/acts/999').expect(405); // 3
     await request(h.app).delete('/api/v1/categories/nope').expect(400); // 4
     await request(h.app).post('/api/v1/acts').type('json').send('{oops').expect(400); // 5
+    await request(h.app).get('/api/v1/acts/recent?start=1&end=1').expect(200); // 6
+    await request(h.app).get('/api/v1/list_act_user/xyz').expect(200); // 7
+    await request(h.app).delete('/api/v1/acts/recent').expect(405); // 8
+    await request(h.app).get('/api/v1/list_act_user/').expect(400); // 9
     await request(h.app).get('/api/v1/_health').expect(200);
     await request(h.app).put('/api/v1/_count').expect(405);
-    await request(h.app).get('/api/v1/_count').expect(200, '[5]');
+    await request(h.app).get('/api/v1/_count').expect(200, '[9]');
   });
 
   test('DELETE /_count resets to zero', async () => {
@@ -67,6 +71,37 @@ describe('acts: health', () => {
       await request(h.app).get('/api/v1/_health').expect(200, '');
     } finally {
       other.close();
+    }
+  });
+
+  test('each probe writes the heartbeat row', async () => {
+    const beats = async () =>
+      (await h.database.db.selectFrom('acts_heartbeat').select('beats').executeTakeFirstOrThrow()).beats;
+    const before = Number(await beats());
+    await request(h.app).get('/api/v1/_health').expect(200, '');
+    await request(h.app).get('/api/v1/_health').expect(200, '');
+    expect(Number(await beats())).toBe(before + 2);
+  });
+
+  test('a write lock held by another process does not make the probe wait: 200 at once', async () => {
+    const other = new BetterSqlite3(join(h.dir.path, 'data', 'acts.db'));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      await request(h.app).get('/api/v1/_health').expect(200, '');
+      other.exec('ROLLBACK');
+    } finally {
+      other.close();
+    }
+  });
+
+  test('500 when the heap is past the share of its limit that health allows', async () => {
+    const strict = await actsHarness({ heapLimitFraction: 0.0001 });
+    try {
+      await request(strict.app).get('/api/v1/_health').expect(500, '{}');
+      // Only the probe says so: requests are still served.
+      await request(strict.app).get('/api/v1/categories').expect(204);
+    } finally {
+      await strict.close();
     }
   });
 

@@ -191,6 +191,59 @@ function storeBehaviour(makeTarget: () => Target): void {
     test('checkReadable resolves', async () => {
       await expect(acts.checkReadable()).resolves.toBeUndefined();
     });
+
+    test('checkWritable resolves, and each call writes the heartbeat row', async () => {
+      await expect(acts.checkWritable()).resolves.toBeUndefined();
+      await expect(acts.checkWritable()).resolves.toBeUndefined();
+    });
+
+    test('a user listing and the recent feed: newest first, equal timestamps by upload, the far end read in the same order', async () => {
+      expect(await acts.createCategory('feed-x')).toBe(true);
+      expect(await acts.createCategory('feed-y')).toBe(true);
+      const before = await acts.countActs();
+      for (let i = 0; i < 30; i++) {
+        const created = await acts.createAct(
+          parseNewAct(
+            act({
+              actId: 9000 + i,
+              username: i % 3 === 0 ? 'feeder' : 'other',
+              categoryName: i % 2 === 0 ? 'feed-x' : 'feed-y',
+              // Far in the future, so these are the newest acts; pairs share a timestamp.
+              timestamp: `01-01-2099:00-${String(Math.floor(i / 2)).padStart(2, '0')}-00`,
+            }),
+          ),
+        );
+        expect(created).toBe('created');
+      }
+      const total = await acts.countActs();
+      expect(total).toBe(before + 30);
+      const newestFirst = Array.from({ length: 30 }, (_, i) => 9029 - i);
+      expect((await acts.listRecentActs(0, 30, total)).map((a) => a.actId)).toEqual(newestFirst);
+      // The same positions asked near the oldest end come back in the same order.
+      const all = [];
+      for (let offset = 0; offset < total; offset += 7)
+        all.push(...(await acts.listRecentActs(offset, 7, total)));
+      expect(all.slice(0, 30).map((a) => a.actId)).toEqual(newestFirst);
+      expect(all).toHaveLength(total);
+      expect(new Set(all.map((a) => a.actId)).size).toBe(total);
+
+      const feeder = newestFirst.filter((id) => (id - 9000) % 3 === 0);
+      expect(await acts.countUserActs('feeder')).toBe(feeder.length);
+      expect((await acts.listUserActs('feeder', 0, 100, feeder.length)).map((a) => a.actId)).toEqual(feeder);
+      expect((await acts.listUserActs('feeder', 8, 2, feeder.length)).map((a) => a.actId)).toEqual(
+        feeder.slice(8),
+      );
+      expect(await acts.countUserActs('Feeder')).toBe(0);
+
+      expect(await acts.countActsInCategory('feed-x')).toBe(15);
+      expect(await acts.deleteAct(9000)).toBe(true);
+      expect(await acts.countActsInCategory('feed-x')).toBe(14);
+      expect(await acts.deleteCategory('feed-y')).toBe(true);
+      expect(await acts.countActs()).toBe(before + 14);
+      expect(await acts.countUserActs('feeder')).toBe(
+        feeder.length - 1 - feeder.filter((id) => id % 2 === 1).length,
+      );
+    });
   });
 }
 

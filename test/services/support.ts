@@ -111,7 +111,7 @@ export interface ActsHarness {
 }
 
 export async function actsHarness(
-  options: { usersTimeoutMs?: number; healthTimeoutMs?: number } = {},
+  options: { usersTimeoutMs?: number; healthTimeoutMs?: number; heapLimitFraction?: number } = {},
 ): Promise<ActsHarness> {
   const dir = tempDir();
   const database = await openActsDatabase(`sqlite:${join(dir.path, 'data', 'acts.db')}`);
@@ -128,6 +128,7 @@ export async function actsHarness(
     users: directory,
     logger: silentLogger,
     healthTimeoutMs: options.healthTimeoutMs,
+    heapLimitFraction: options.heapLimitFraction,
   });
   return {
     app,

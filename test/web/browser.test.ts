@@ -244,6 +244,81 @@ describeWith('browser', 'web UI in a browser', () => {
     expect((await api('DELETE', `/api/v1/categories/${category}`)).status).toBe(200);
   });
 
+  test('two acts shared in two categories: on the home feed in order, on their author’s page, and gone from both once deleted', async () => {
+    const [first, second] = [`feed-a-${suffix}`, `feed-b-${suffix}`];
+    for (const name of [first, second])
+      expect((await api('POST', '/api/v1/categories', [name])).status).toBe(201);
+    for (const [category, caption, shade] of [
+      [first, 'Walked the shelter dogs', 10],
+      [second, 'Fixed a stranger’s bike', 90],
+    ] as const) {
+      await page.goto(`${system!.baseUrl}/#/c/${category}`);
+      await expectText(page.getByRole('heading', { level: 1 }), category);
+      await page.getByLabel('Caption').fill(caption);
+      await page.setInputFiles('#upload-photo', {
+        name: 'act.png',
+        mimeType: 'image/png',
+        buffer: gradientPng(64, 48, shade),
+      });
+      await page.locator('.preview-image').waitFor();
+      await page.getByRole('button', { name: 'Share act' }).click();
+      await expectText(page.getByRole('status'), 'Your act was shared.');
+    }
+
+    const feed = page.getByRole('list', { name: 'Recent acts, newest first' });
+    const feedCaptions = () => feed.locator('.act-caption').allTextContents();
+    await page.goto(`${system!.baseUrl}/#/`);
+    await feed.waitFor();
+    expect((await feedCaptions()).slice(0, 2)).toEqual([
+      'Fixed a stranger’s bike',
+      'Walked the shelter dogs',
+    ]);
+    await expectText(feed.locator('article.act').first().locator('.act-category'), second);
+
+    // The author's name leads to their page, which survives a reload.
+    await feed.locator('article.act').first().getByRole('link', { name: USER }).click();
+    await expectText(page.getByRole('heading', { level: 1 }), 'My acts');
+    expect(new URL(page.url()).hash).toBe(`#/u/${USER}`);
+    await page.reload();
+    const mine = page.getByRole('list', { name: `Acts by ${USER}, newest first` });
+    expect(await mine.locator('.act-caption').allTextContents()).toEqual([
+      'Fixed a stranger’s bike',
+      'Walked the shelter dogs',
+    ]);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'user-page.png'), fullPage: true });
+
+    acceptNextDialog();
+    await mine.getByRole('button', { name: 'Delete act “Fixed a stranger’s bike”' }).click();
+    await expectText(page.getByRole('status'), 'The act was deleted.');
+    expect(await mine.locator('.act-caption').allTextContents()).toEqual(['Walked the shelter dogs']);
+    await page.goto(`${system!.baseUrl}/#/`);
+    await feed.waitFor();
+    expect(await feedCaptions()).not.toContain('Fixed a stranger’s bike');
+    expect((await feedCaptions())[0]).toBe('Walked the shelter dogs');
+
+    // "My acts" in the header, by keyboard: focus lands on the page's heading.
+    await page.getByRole('link', { name: 'My acts' }).focus();
+    await page.keyboard.press('Enter');
+    await expectText(page.getByRole('heading', { level: 1 }), 'My acts');
+    await page.waitForFunction(() => document.activeElement?.id === 'user-heading');
+    // And from the feed: Enter on an author's name opens their page.
+    await page.goto(`${system!.baseUrl}/#/`);
+    await feed.locator('.act-author').first().focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.id === 'user-heading');
+
+    for (const hash of ['#/', `#/u/${USER}`]) {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${system!.baseUrl}/${hash}`);
+      await page.locator('article.act').first().waitFor();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'user-page-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1200, height: 900 });
+    for (const name of [first, second])
+      expect((await api('DELETE', `/api/v1/categories/${name}`)).status).toBe(200);
+  });
+
   test('a file that is not an image, or too large to send, is refused before upload', async () => {
     const category = `limits-${suffix}`;
     expect((await api('POST', '/api/v1/categories', [category])).status).toBe(201);

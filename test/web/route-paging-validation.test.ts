@@ -26,12 +26,25 @@ describe('routes in the URL hash', () => {
     { kind: 'category', name: 'kindness', page: 1 },
     { kind: 'category', name: 'a b#c?d%e', page: 3 },
     { kind: 'category', name: '猫', page: 2 },
+    { kind: 'recent', page: 2 },
+    { kind: 'user', name: 'ada lovelace', page: 1 },
+    { kind: 'user', name: 'a/b#c', page: 4 },
   ])('%p round-trips', (route) => {
     expect(parseRoute(routeHash(route))).toEqual(route);
   });
 
   test('anything else is the home page', () => {
-    for (const hash of ['', '#', '#main', '#/c/', '#/c/%E0%A4%A', '#/c/a/b/c']) {
+    for (const hash of [
+      '',
+      '#',
+      '#main',
+      '#/c/',
+      '#/c/%E0%A4%A',
+      '#/c/a/b/c',
+      '#/u/',
+      '#/recent/1',
+      '#/recent/x',
+    ]) {
       expect(parseRoute(hash)).toEqual({ kind: 'home' });
     }
   });

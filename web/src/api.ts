@@ -109,6 +109,58 @@ export async function listActs(category: string, start: number, end: number): Pr
   return body as Act[];
 }
 
+/** How many acts there are in all categories. */
+export async function countAllActs(): Promise<number> {
+  const { body } = await request('countActs', 'GET', '/api/v1/acts/count');
+  return singleNumber('countActs', body);
+}
+
+/** Acts of every category at positions start..end (1 = newest). */
+export async function listRecentActs(start: number, end: number): Promise<Act[]> {
+  return actsOf(await request('listActs', 'GET', `/api/v1/acts/recent?start=${start}&end=${end}`));
+}
+
+/** A user's acts at positions start..end (1 = newest), or all of them (up to 100) without a range. */
+export async function listUserActs(username: string, range?: { start: number; end: number }): Promise<Act[]> {
+  const query = range ? `?start=${range.start}&end=${range.end}` : '';
+  return actsOf(await request('listActs', 'GET', `/api/v1/list_act_user/${segment(username)}${query}`));
+}
+
+/**
+ * How many acts a user has. The API has no count for users: the whole listing answers up to
+ * 100, and past that a one-act range at position n exists exactly when n <= the count.
+ */
+export async function countUserActs(username: string): Promise<number> {
+  try {
+    return (await listUserActs(username)).length;
+  } catch (failure) {
+    if (!(failure instanceof ApiError) || failure.status !== 413) throw failure;
+  }
+  const exists = async (n: number): Promise<boolean> => {
+    try {
+      return (await listUserActs(username, { start: n, end: n })).length === 1;
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.status === 400) return false;
+      throw failure;
+    }
+  };
+  let low = 100;
+  let high = 200;
+  while (await exists(high)) [low, high] = [high, high * 2];
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (await exists(middle)) low = middle;
+    else high = middle;
+  }
+  return low;
+}
+
+function actsOf({ status, body }: Answer): Act[] {
+  if (status === 204 || body === undefined) return [];
+  if (!Array.isArray(body)) throw new ApiError('listActs', 502);
+  return body as Act[];
+}
+
 /** Uploads an act whose JSON body the caller has already built (it is large; built once). */
 export async function uploadAct(jsonBody: string): Promise<void> {
   await request('uploadAct', 'POST', '/api/v1/acts', jsonBody);

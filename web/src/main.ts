@@ -4,6 +4,7 @@ import { h, replaceChildren, showMessage } from './dom';
 import { parseRoute, routeHash, type Route } from './pure/route';
 import { forgetUser, rememberUser, signedInUser } from './session';
 import { accountBar, accountForm } from './views/account';
+import { actFeed, loadRecentPage, loadUserPage, userPage } from './views/act-feed';
 import { categoriesSection } from './views/categories';
 import { categoryLoadError, categoryPage, loadCategoryPage } from './views/category-page';
 import { uploadForm } from './views/upload-form';
@@ -53,14 +54,12 @@ function signOut(): void {
   refresh({ note: 'You are signed out.' });
 }
 
-async function homeView(route: Route): Promise<HTMLElement> {
+async function homeView(route: Route, feedPage: number): Promise<HTMLElement> {
   let categories: Array<{ name: string; count: number }> = [];
   let loadError: string | null = null;
-  try {
-    categories = await api.listCategories();
-  } catch (failure) {
-    loadError = api.describeError(failure);
-  }
+  const [listed, recent] = await Promise.allSettled([api.listCategories(), loadRecentPage(feedPage)]);
+  if (listed.status === 'fulfilled') categories = listed.value;
+  else loadError = api.describeError(listed.reason);
   const share =
     user && categories.length > 0
       ? h(
@@ -84,7 +83,48 @@ async function homeView(route: Route): Promise<HTMLElement> {
       categoriesSection({ categories, loadError, canEdit: user !== null, onChanged: refresh }),
     ),
     share,
+    h(
+      'section',
+      { className: 'panel recent', attrs: { 'aria-labelledby': 'recent-heading' } },
+      h('h2', { id: 'recent-heading' }, 'Recent acts'),
+      recent.status === 'fulfilled'
+        ? actFeed({
+            data: recent.value,
+            user,
+            label: 'Recent acts, newest first',
+            empty: 'No acts shared yet.',
+            pageRoute: (page) => ({ kind: 'recent', page }),
+            onError: (error) => tell({ error }),
+            onChanged: () => refresh({ note: 'The act was deleted.' }),
+          })
+        : loadFailure(api.describeError(recent.reason)),
+    ),
   );
+}
+
+async function userView(name: string, page: number): Promise<HTMLElement> {
+  try {
+    const data = await loadUserPage(name, page);
+    const own = user === name;
+    const feed = actFeed({
+      data,
+      user,
+      label: `Acts by ${name}, newest first`,
+      empty: own ? 'You have not shared any acts yet.' : 'No acts by this user.',
+      pageRoute: (p) => ({ kind: 'user', name, page: p }),
+      onError: (error) => tell({ error }),
+      onChanged: () => refresh({ note: 'The act was deleted.' }),
+    });
+    return userPage(name, feed, data.total, own);
+  } catch (failure) {
+    return userPage(name, loadFailure(api.describeError(failure)), 0, user === name);
+  }
+}
+
+function loadFailure(message: string): HTMLElement {
+  const error = h('p', { className: 'message', attrs: { role: 'alert' } });
+  showMessage(error, message);
+  return error;
 }
 
 async function categoryView(name: string, page: number): Promise<HTMLElement> {
@@ -107,14 +147,24 @@ async function draw(navigated: boolean): Promise<void> {
   const route = parseRoute(location.hash);
   replaceChildren(accountSlot, accountBar(user, signOut));
   main.setAttribute('aria-busy', 'true');
-  const view = route.kind === 'category' ? await categoryView(route.name, route.page) : await homeView(route);
+  const view =
+    route.kind === 'category'
+      ? await categoryView(route.name, route.page)
+      : route.kind === 'user'
+        ? await userView(route.name, route.page)
+        : await homeView(route, route.kind === 'recent' ? route.page : 1);
   if (ticket !== drawing) return;
 
   // Keep focus where it was across a redraw (same id), else start at the heading.
   const focusedId = document.activeElement?.id;
   replaceChildren(main, view);
   main.removeAttribute('aria-busy');
-  document.title = route.kind === 'category' ? `${route.name} · SelfieLessActs` : 'SelfieLessActs';
+  document.title =
+    route.kind === 'category'
+      ? `${route.name} · SelfieLessActs`
+      : route.kind === 'user'
+        ? `${user === route.name ? 'My acts' : `Acts by ${route.name}`} · SelfieLessActs`
+        : 'SelfieLessActs';
   tell(pending);
   pending = {};
 

@@ -1,6 +1,7 @@
 /** Signing up, signing in and out. The password leaves the browser only as its SHA-1 digest. */
 import * as api from '../api';
 import { h, showMessage } from '../dom';
+import { routeHash } from '../pure/route';
 import { sha1Hex } from '../pure/sha1';
 import { passwordProblem, usernameProblem } from '../pure/validation';
 
@@ -76,6 +77,7 @@ export function accountBar(user: string | null, onSignOut: () => void): HTMLElem
     'div',
     { className: 'account-bar' },
     h('span', { className: 'who' }, 'Signed in as ', h('strong', {}, user)),
+    h('a', { href: routeHash({ kind: 'user', name: user, page: 1 }), className: 'link-button' }, 'My acts'),
     signOut,
   );
 }

@@ -2,6 +2,7 @@
 import * as api from '../api';
 import { h } from '../dom';
 import { imageDataUrl } from '../pure/image';
+import { routeHash } from '../pure/route';
 import { describeApiTimestamp, parseApiTimestamp } from '../pure/timestamp';
 
 export interface ActCardOptions {
@@ -92,7 +93,20 @@ export function actCard({ act, user, now, onError, onDeleted }: ActCardOptions):
         'p',
         { className: 'act-meta' },
         'by ',
-        h('span', { className: 'act-author' }, act.username),
+        h(
+          'a',
+          { className: 'act-author', href: routeHash({ kind: 'user', name: act.username, page: 1 }) },
+          act.username,
+        ),
+        ' in ',
+        h(
+          'a',
+          {
+            className: 'act-category',
+            href: routeHash({ kind: 'category', name: act.categoryName, page: 1 }),
+          },
+          act.categoryName,
+        ),
         ' · ',
         when,
       ),
