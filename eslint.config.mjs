@@ -32,7 +32,18 @@ const importRules = (files, patterns) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'cdk.out', 'data', 'web/dist', 'test-artifacts', '*.js', '*.mjs'] },
+  {
+    ignores: [
+      'node_modules',
+      'cdk.out',
+      'data',
+      'web/dist',
+      'test-artifacts',
+      '.rehearsal-cache',
+      '*.js',
+      '*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

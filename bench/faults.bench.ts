@@ -11,42 +11,17 @@
  * effect on another request of the users replica, against the same request without a flood.
  */
 import { mkdtempSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig, type OrchestratorConfig } from '../orchestrator/config';
 import { silentLogger } from '../orchestrator/log';
 import { startOrchestrator, type Orchestrator } from '../orchestrator/orchestrator';
 import { createProcessRuntime, type ProcessRuntime } from '../orchestrator/process-runtime';
-import { describeTally, failed, startLoad, total } from '../test/support/load';
+import { describeTally, failed, requestStatus, startLoad, total } from '../test/support/load';
 import { freePortRange } from '../test/orchestrator/helpers';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function call(port: number, method: string, urlPath: string, body?: string, forwardedFor?: string) {
-  return new Promise<number>((resolve) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path: urlPath,
-        agent: false,
-        headers: {
-          ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
-          ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', () => resolve(0));
-    req.end(body);
-  });
-}
 
 async function until<T>(check: () => T | undefined | false, pauseMs = 1): Promise<T> {
   for (;;) {
@@ -158,7 +133,7 @@ async function faultRound(
       o,
       async () => {
         const ejected = timeToEjection(o, a);
-        await call(a, 'POST', '/api/v1/_crash');
+        await requestStatus(a, 'POST', '/api/v1/_crash');
         return ejected;
       },
       servingAgain(o, a, crashedId),
@@ -210,7 +185,7 @@ async function restartGap(
   await first.stop({ teardown: false });
   const second = await startOrchestrator({ ...config, listen: { ...config.listen, port: 0 } }, deps);
   await until(() => replicaOn(second, firstPort)?.inRotation, 1);
-  while ((await call(second.frontDoorPort, 'GET', '/api/v1/categories')) >= 500) await sleep(1);
+  while ((await requestStatus(second.frontDoorPort, 'GET', '/api/v1/categories')) >= 500) await sleep(1);
   const gapMs = performance.now() - t0;
   const sameReplica = replicaOn(second, firstPort)!.id === id;
   await second.stop({ teardown: true });
@@ -243,12 +218,17 @@ async function loginFlood(runtime: ProcessRuntime, dir: string): Promise<string>
   const o = await startOrchestrator(config, { runtime, runtimeName: 'process', logger: silentLogger });
   await until(() => replicaOn(o, firstPort)?.inRotation, 20);
   const front = o.frontDoorPort;
-  await call(front, 'POST', '/api/v1/users', JSON.stringify({ username: 'alice', password: 'f'.repeat(40) }));
+  await requestStatus(
+    front,
+    'POST',
+    '/api/v1/users',
+    JSON.stringify({ username: 'alice', password: 'f'.repeat(40) }),
+  );
   const measure = async (whileFn: () => boolean, atLeast: number) => {
     const samples: number[] = [];
     while (whileFn() || samples.length < atLeast) {
       const t0 = performance.now();
-      await call(front, 'GET', '/api/v1/users');
+      await requestStatus(front, 'GET', '/api/v1/users');
       samples.push(performance.now() - t0);
       await sleep(5);
     }
@@ -276,9 +256,9 @@ async function loginFlood(runtime: ProcessRuntime, dir: string): Promise<string>
     };
   };
   // The floor: the same wave made of the cheapest request there is, on this (shared) machine.
-  const plain = await wave(() => call(front, 'GET', '/api/v1/users'));
+  const plain = await wave(() => requestStatus(front, 'GET', '/api/v1/users'));
   const logins = await wave((n) =>
-    call(
+    requestStatus(
       front,
       'POST',
       `/api/v1/users/user${n}/session`,

@@ -57,6 +57,8 @@ export interface ServicePoolOptions {
   firstPort?: number;
   /** A fixed replica count turns autoscaling off. */
   fixedReplicas?: number;
+  /** A ceiling below the topology's limit, e.g. what a host's memory holds. */
+  maxReplicas?: number;
   /** Overrides the topology's prefixes, e.g. on an instance the load balancer already routed for. */
   pathPrefixes?: readonly string[];
 }
@@ -76,7 +78,7 @@ export function servicePool(service: ServiceName, options: ServicePoolOptions): 
       : { command: [placement.node, '--import', 'tsx', topology.entryPoint] }),
     firstPort: options.firstPort ?? topology.firstPort,
     minReplicas: fixedReplicas ?? REPLICA_LIMITS.min,
-    maxReplicas: fixedReplicas ?? REPLICA_LIMITS.max,
+    maxReplicas: fixedReplicas ?? Math.min(options.maxReplicas ?? REPLICA_LIMITS.max, REPLICA_LIMITS.max),
     ...(fixedReplicas !== undefined ? { autoscale: false } : {}),
     pathPrefixes: [...(options.pathPrefixes ?? topology.pathPrefixes)],
     env: options.env,

@@ -11,9 +11,9 @@ import type { DeploymentSettings } from './settings';
 export function populateApp(app: App, settings: DeploymentSettings, repoRoot: string): SelfieLessActsStack {
   const stack = new SelfieLessActsStack(app, settings.stackName, {
     description:
-      'SelfieLessActs: two service hosts running the orchestrator behind an Application Load Balancer',
+      'SelfieLessActs: the users and acts hosts (Auto Scaling groups running the orchestrator) behind an Application Load Balancer',
     repoRoot,
-    instanceType: settings.instanceType,
+    settings,
   });
   Tags.of(app).add('project', 'SelfieLessActs');
   Tags.of(app).add('managed-by', 'cdk');

@@ -1,8 +1,8 @@
 /**
- * Builds what an instance installs under /opt/selfieless: the orchestrator as one JavaScript
- * file (dependencies included, so the instance needs no npm install) and, when the project
- * has a web UI build, the built UI under web/dist. Runs on the machine that synthesizes, with
- * esbuild only: no Docker, no network.
+ * Builds what a host installs under /opt/selfieless: the orchestrator as one JavaScript
+ * file (dependencies included, so the host needs no npm install) and, when asked, the built
+ * web UI under web/dist. Runs on the machine that synthesizes, with esbuild only: no Docker,
+ * no network.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
@@ -11,13 +11,13 @@ import { buildSync } from 'esbuild';
 import { writeDashboard } from '../scripts/build-dashboard';
 
 export interface OrchestratorBundleOptions {
-  /** Repository root: holds orchestrator/, scripts/, node_modules/ and infra/. */
+  /** Repository root: holds orchestrator/, scripts/ and node_modules/. */
   repoRoot: string;
   /** Directory to fill; created when missing. */
   outputDir: string;
   /** Entry point relative to repoRoot. */
   entry?: string;
-  /** Build and include the web UI (needs scripts/build-web.ts). */
+  /** Build and include the web UI (scripts/build-web.ts). */
   includeWebUi: boolean;
 }
 
@@ -25,11 +25,7 @@ export const BUNDLE_ENTRY = 'orchestrator/main.ts';
 export const BUNDLE_MAIN = 'orchestrator.js';
 export const WEB_BUILD_SCRIPT = 'scripts/build-web.ts';
 export const WEB_DIST = 'web/dist';
-
-/** Whether this checkout has a web UI build to ship with the orchestrator. */
-export function hasWebUiBuild(repoRoot: string): boolean {
-  return existsSync(path.join(repoRoot, WEB_BUILD_SCRIPT));
-}
+const SSH2_STUB = path.join(__dirname, 'orchestrator-bundle-ssh2-stub.js');
 
 export function bundleOrchestrator(options: OrchestratorBundleOptions): void {
   const { repoRoot, outputDir } = options;
@@ -50,7 +46,7 @@ export function bundleOrchestrator(options: OrchestratorBundleOptions): void {
     logLevel: 'error',
     // docker-modem loads ssh2 at start-up for ssh:// hosts only; its optional native parts
     // cannot be bundled. A stub keeps the require working and fails loudly if ever used.
-    alias: { ssh2: path.join(repoRoot, 'infra/bundle/ssh2-stub.js') },
+    alias: { ssh2: SSH2_STUB },
     external: ['cpu-features'],
   });
 

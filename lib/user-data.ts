@@ -1,43 +1,73 @@
 /**
- * The first-boot script of a service instance, as plain text. Pure: the stack passes in
+ * The first-boot script of a service host, as plain text. Pure: the stack passes in
  * CloudFormation tokens where values are only known at deploy time, tests pass real strings
  * and run the result through shellcheck.
  *
- * Choices worth knowing when reading the script:
- * - Amazon Linux 2023 ships Docker and namespaced Node.js majors in its own repositories,
- *   so `dnf install docker nodejs20` needs no third-party repository; the unit runs the
- *   versioned `/usr/bin/node-20` so it never changes major under our feet. The AWS CLI v2
- *   is part of the AMI (installed from `awscli-2` only if missing).
- * - The database container is named `mysql` (never a name holding "acts": the course's
- *   checks grep `docker ps` for it) and keeps its files in a named volume.
- * - Its root password is generated on the instance at first boot into a root-only file, so
- *   it never appears in user data, the template or the instance's metadata.
- * - The database is published on the Docker bridge gateway (172.17.0.1), not on 0.0.0.0
- *   (the VPC would reach it) and not on 127.0.0.1 (containers cannot reach the host's
- *   loopback). Service containers reach it at that address on the default bridge; the host
- *   reaches it there too.
+ * The script's interface to the machine (stable; the deploy rehearsal provides exactly this):
+ * - `dnf install -y` of Amazon Linux 2023 packages: docker, nodejs22, aws-cfn-bootstrap, unzip
+ *   (and awscli-2 only when `aws` is missing);
+ * - `systemctl` (daemon-reload, enable --now docker / the orchestrator unit);
+ * - instance metadata with IMDSv2 (`curl` to 169.254.169.254: token, then `public-ipv4` on the
+ *   acts host);
+ * - `aws ecr get-login-password | docker login`, `aws s3 cp` of the orchestrator bundle zip,
+ *   and with the RDS database `aws secretsmanager get-secret-value --query SecretString`;
+ * - `/opt/aws/bin/cfn-signal -e 0|1 --stack S --resource R --region REGION [--reason TEXT]`;
+ * - the docker CLI (pull, tag, and with the on-host database: run, exec, inspect, logs);
+ * - `node-22` to read the database secret's JSON (from stdin, never from argv);
+ * - files: /etc/selfieless/orchestrator.json (0640 root:selfieless), /opt/selfieless (the
+ *   bundle), /etc/systemd/system/selfieless-orchestrator.service, and with the on-host
+ *   database /etc/selfieless/mysql.env (0600).
+ * It runs with `set -Eeuo pipefail`; any exit before the end signals failure to
+ * CloudFormation with the step it happened in. Success is signalled only once the orchestrator answers `/`
+ * with 200, which it does only while a replica of its pool is in rotation.
+ *
+ * Choices worth knowing:
+ * - Node.js 22 from Amazon Linux's own namespaced package; the unit runs the versioned
+ *   `/usr/bin/node-22`, so it never changes major under our feet.
+ * - Database credentials never appear in user data, the template or a process listing: RDS
+ *   credentials are read at boot from Secrets Manager (the role may read that one secret);
+ *   the on-host database's root password is generated on the host into a root-only file.
+ * - The on-host database container is named `mysql` (never a name holding "acts": the
+ *   course's checks grep `docker ps` for it), keeps its files in a named volume, and is
+ *   published on the Docker bridge gateway (172.17.0.1) only: containers on the default
+ *   bridge reach it there; the VPC does not.
  */
+import { servicePool, type OrchestratorConfigFile } from '../common/orchestrator-config';
+import { REPLICA_LIMITS, SERVICES, type ServiceName } from '../common/topology';
+import { DATABASE_CONTAINER_MIB } from './host-capacity';
 
-export type ServiceName = 'users' | 'acts';
+export type { ServiceName };
+
+export type DatabaseAccess =
+  /** RDS: the secret (host, port, username, password) is read at boot. */
+  | { kind: 'rds'; secretArn: string }
+  /** A MariaDB container on the host itself, its password generated at first boot. */
+  | { kind: 'container' };
 
 export interface UserDataInputs {
-  /** Which service this instance runs. */
+  /** Which service this host runs. */
   service: ServiceName;
-  /** Region of the ECR registry (for `aws ecr get-login-password`). */
+  /** Region of the stack, its registry, bucket and secret. */
   region: string;
-  /** ECR URI of this service's image, tagged on the instance as `<service>:latest`. */
+  /** Stack name and logical id of the Auto Scaling group, for cfn-signal. */
+  stackName: string;
+  signalResource: string;
+  /** ECR URI of this service's image, tagged on the host as `<service>:latest`. */
   imageUri: string;
-  /** `s3://bucket/key` of the zipped orchestrator bundle (orchestrator.js, maybe web/dist). */
+  /** `s3://bucket/key` of the zipped orchestrator bundle (orchestrator.js, web/dist). */
   orchestratorBundleUrl: string;
-  /** DNS name of the load balancer; the acts service reaches the users API through it. */
-  loadBalancerDnsName: string;
-  /** Whether the bundle carries the web UI, which this instance's front door then serves at `/`. */
+  /** Base URL of the users API as the acts service calls it (through the load balancer). */
+  usersUrl: string;
+  /** Whether this host's front door serves the web UI from the bundle at `/`. */
   serveWebUi: boolean;
-  /** Text of the systemd unit (infra/selfieless-orchestrator.service). */
+  /** Text of the systemd unit (host/selfieless-orchestrator.service). */
   systemdUnit: string;
+  /** The most replicas this host's memory holds (see host-capacity.ts). */
+  maxReplicas: number;
+  database: DatabaseAccess;
 }
 
-/** Where things live on an instance; the systemd unit names the same paths. */
+/** Where things live on a host; the systemd unit names the same paths. */
 export const INSTANCE_PATHS = {
   installDir: '/opt/selfieless',
   configDir: '/etc/selfieless',
@@ -48,58 +78,46 @@ export const INSTANCE_PATHS = {
 
 export const DATABASE_IMAGE = 'public.ecr.aws/docker/library/mariadb:11';
 export const DOCKER_BRIDGE_GATEWAY = '172.17.0.1';
-
-interface ServiceProfile {
-  firstPort: number;
-  database: string;
-}
-
-const PROFILES: Record<ServiceName, ServiceProfile> = {
-  acts: { firstPort: 8000, database: 'acts' },
-  users: { firstPort: 8100, database: 'users' },
-};
+/** How long a new host may take to serve before it reports failure (image pull, first replica). */
+export const HEALTH_WAIT_SECONDS = 600;
+export const AL2023_PACKAGES = ['docker', 'nodejs22', 'aws-cfn-bootstrap', 'unzip'] as const;
+export const CFN_SIGNAL = '/opt/aws/bin/cfn-signal';
 
 /** The user data has to fit EC2's 16 KB limit (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
 // The config holds no literal deploy-time values: it names shell variables, assigned at the top
-// of the script (deploy-time values) or at boot (password, address), and an unquoted heredoc
+// of the script (deploy-time values) or at boot (credentials, address), and an unquoted heredoc
 // expands them. Nothing else in it may look like a shell expansion.
-const DB_PASSWORD_REF = '${DB_PASSWORD}';
-const PUBLIC_IP_REF = '${PUBLIC_IP}';
-const LB_DNS_REF = '${LB_DNS}';
+const CONFIG_VARIABLES = ['DB_USER', 'DB_PASSWORD', 'DB_HOST', 'DB_PORT', 'PUBLIC_IP', 'USERS_URL'] as const;
+const ref = (name: (typeof CONFIG_VARIABLES)[number]) => `\${${name}}`;
 
-/** The orchestrator config for the instance, with the boot-time values as shell references. */
-export function orchestratorConfig(inputs: UserDataInputs): Record<string, unknown> {
-  const profile = PROFILES[inputs.service];
+/** The orchestrator config for the host, with the boot-time values as shell references. */
+export function orchestratorConfig(inputs: UserDataInputs): OrchestratorConfigFile {
+  const topology = SERVICES[inputs.service];
   const env: Record<string, string> = {
-    DATABASE_URL: `mysql://root:${DB_PASSWORD_REF}@${DOCKER_BRIDGE_GATEWAY}:3306/${profile.database}`,
+    DATABASE_URL: `mysql://${ref('DB_USER')}:${ref('DB_PASSWORD')}@${ref('DB_HOST')}:${ref('DB_PORT')}/${topology.database}`,
   };
   if (inputs.service === 'acts') {
-    env.USERS_URL = `http://${LB_DNS_REF}`;
-    env.PUBLIC_ORIGIN = `http://${PUBLIC_IP_REF}`;
+    env.USERS_URL = ref('USERS_URL');
+    env.PUBLIC_ORIGIN = `http://${ref('PUBLIC_IP')}`;
   }
   return {
     listen: { host: '0.0.0.0', port: 80 },
     admin: { host: '127.0.0.1', port: 9090 },
     // The course's checks expect `docker port` to show 0.0.0.0:8000; the security group
-    // still admits only port 80 from the load balancer.
+    // still admits only port 80 (from the load balancer, or the direct-access CIDR).
     runtime: { kind: 'docker', publishHost: '0.0.0.0' },
     ...(inputs.serveWebUi ? { staticDir: `${INSTANCE_PATHS.installDir}/web/dist` } : {}),
     teardownOnExit: false,
     pools: [
-      {
-        name: inputs.service,
-        image: `${inputs.service}:latest`,
-        firstPort: profile.firstPort,
-        internalPort: profile.firstPort,
+      servicePool(inputs.service, {
+        placement: { kind: 'docker' },
         env,
-        minReplicas: 1,
-        maxReplicas: 10,
-        autoscale: true,
-        // The load balancer already sends this instance only its service's paths.
+        maxReplicas: inputs.maxReplicas,
+        // The load balancer already sends this host only its service's paths.
         pathPrefixes: ['/api/v1/'],
-      },
+      }),
     ],
   };
 }
@@ -116,43 +134,130 @@ function heredoc(path: string, body: string, marker: string): string {
   return `cat > ${path} <<'${marker}'\n${text}${marker}`;
 }
 
+function databaseSteps(inputs: UserDataInputs, step: (title: string, body: string) => void): void {
+  const paths = INSTANCE_PATHS;
+  if (inputs.database.kind === 'rds') {
+    step(
+      'read the database credentials from Secrets Manager',
+      `# Read into a variable and parsed from stdin: the password is never an argument of a process.
+DB_SECRET="$(retry aws secretsmanager get-secret-value --region "$REGION" --secret-id "$DB_SECRET_ARN" --query SecretString --output text)"
+# shellcheck disable=SC2016
+DB_FIELDS="$(printf '%s' "$DB_SECRET" | node-22 -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { const j = JSON.parse(s); console.log([j.host, String(j.port), encodeURIComponent(j.username), encodeURIComponent(j.password)].join("\\n")); });')"
+unset DB_SECRET
+{ read -r DB_HOST; read -r DB_PORT; read -r DB_USER; read -r DB_PASSWORD; } <<<"$DB_FIELDS"
+unset DB_FIELDS
+if [ -z "$DB_HOST" ] || [ -z "$DB_PASSWORD" ]; then
+  log 'the database secret lacks host or password'
+  exit 1
+fi`,
+    );
+    return;
+  }
+  step(
+    'start the database container',
+    `install -d -m 0755 ${paths.configDir}
+if [ ! -s ${paths.databaseEnvFile} ]; then
+  # 48 hex digits: URL-safe, so it goes into DATABASE_URL unescaped.
+  (umask 077 && printf 'MARIADB_ROOT_PASSWORD=%s\\n' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \\n')" > ${paths.databaseEnvFile})
+fi
+chmod 0600 ${paths.databaseEnvFile}
+DB_USER=root
+DB_PASSWORD="$(sed -n 's/^MARIADB_ROOT_PASSWORD=//p' ${paths.databaseEnvFile})"
+DB_HOST=${DOCKER_BRIDGE_GATEWAY}
+DB_PORT=3306
+if ! docker container inspect mysql >/dev/null 2>&1; then
+  retry docker pull ${DATABASE_IMAGE}
+  # Photos travel as base64 text (a third larger than the photo); the default 16 MB packet refuses large ones.
+  # The memory limit is part of the host's budget (lib/host-capacity.ts); the buffer pool fits inside it.
+  docker run --detach --name mysql --restart unless-stopped \\
+    --memory ${DATABASE_CONTAINER_MIB}m \\
+    --env-file ${paths.databaseEnvFile} \\
+    --volume mysql-data:/var/lib/mysql \\
+    --publish ${DOCKER_BRIDGE_GATEWAY}:3306:3306 \\
+    ${DATABASE_IMAGE} \\
+    --max-allowed-packet=64M --innodb-buffer-pool-size=64M --performance-schema=OFF
+fi`,
+  );
+  step(
+    'wait for the database',
+    `# The password is read inside the container from its own environment, so it never shows in ps.
+# shellcheck disable=SC2016
+db_ready() { docker exec mysql sh -c 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-admin ping --host=127.0.0.1 --user=root --silent' >/dev/null 2>&1; }
+for _ in $(seq 1 90); do
+  db_ready && break
+  sleep 2
+done
+db_ready || { log 'database did not become ready'; docker logs --tail 50 mysql; exit 1; }`,
+  );
+}
+
 /** Renders the whole first-boot script. */
 export function renderUserData(inputs: UserDataInputs): string {
   const { service } = inputs;
   const paths = INSTANCE_PATHS;
-  const config = JSON.stringify(orchestratorConfig(inputs), null, 2);
   if (
-    config.includes('`') ||
-    config.includes('\\') ||
-    /\$(?!\{(DB_PASSWORD|PUBLIC_IP|LB_DNS)\})/.test(config)
+    !Number.isInteger(inputs.maxReplicas) ||
+    inputs.maxReplicas < REPLICA_LIMITS.min ||
+    inputs.maxReplicas > REPLICA_LIMITS.max
   ) {
     throw new Error(
-      'orchestrator config holds shell expansions other than ${DB_PASSWORD}, ${PUBLIC_IP} and ${LB_DNS}',
+      `maxReplicas must be an integer from ${REPLICA_LIMITS.min} to ${REPLICA_LIMITS.max}, got ${inputs.maxReplicas}`,
     );
+  }
+  const config = JSON.stringify(orchestratorConfig(inputs), null, 2);
+  const allowed = new RegExp(`\\$(?!\\{(${CONFIG_VARIABLES.join('|')})\\})`);
+  if (config.includes('`') || config.includes('\\') || allowed.test(config)) {
+    throw new Error(`orchestrator config holds shell expansions other than ${CONFIG_VARIABLES.join(', ')}`);
   }
 
   const sections: string[] = [];
   const step = (title: string, body: string) =>
-    sections.push(`# --- ${title}\nlog ${shellQuote(title)}\n${body}`);
+    sections.push(`# --- ${title}\nSTEP=${shellQuote(title)}\nlog "$STEP"\n${body}`);
+
+  const assignments = [
+    `SERVICE=${shellQuote(service)}`,
+    `REGION=${shellQuote(inputs.region)}`,
+    `STACK=${shellQuote(inputs.stackName)}`,
+    `SIGNAL_RESOURCE=${shellQuote(inputs.signalResource)}`,
+    `IMAGE_URI=${shellQuote(inputs.imageUri)}`,
+    `BUNDLE_URL=${shellQuote(inputs.orchestratorBundleUrl)}`,
+    ...(service === 'acts' ? [`USERS_URL=${shellQuote(inputs.usersUrl)}`] : []),
+    ...(inputs.database.kind === 'rds' ? [`DB_SECRET_ARN=${shellQuote(inputs.database.secretArn)}`] : []),
+  ];
 
   sections.push(`#!/bin/bash
-# First boot of the ${service} instance (SelfieLessActs). Output: /var/log/cloud-init-output.log.
-set -euo pipefail
+# First boot of a ${service} host (SelfieLessActs). Output: /var/log/cloud-init-output.log.
+set -Eeuo pipefail
 umask 022
 
-SERVICE=${shellQuote(service)}
-REGION=${shellQuote(inputs.region)}
-IMAGE_URI=${shellQuote(inputs.imageUri)}
-BUNDLE_URL=${shellQuote(inputs.orchestratorBundleUrl)}${service === 'acts' ? `\nLB_DNS=${shellQuote(inputs.loadBalancerDnsName)}` : ''}
+${assignments.join('\n')}
+STEP='start'
 
 log() { printf '[selfieless %s] %s\\n' "$(date -u +%H:%M:%S)" "$*"; }
 
-# Boot-time network and registries can be briefly unavailable; a bounded retry beats a dead instance.
+# CloudFormation waits for this host's signal; a failure carries the step it happened in,
+# so the reason shows in the stack events. Any exit before the last step is a failure.
+SIGNALLED=''
+signal() {
+  SIGNALLED=yes
+  if [ -x ${CFN_SIGNAL} ]; then
+    ${CFN_SIGNAL} -e "$1" --stack "$STACK" --resource "$SIGNAL_RESOURCE" --region "$REGION" --reason "$2" || true
+  fi
+}
+on_exit() {
+  local status=$?
+  [ -n "$SIGNALLED" ] && return
+  log "failed (exit $status) in step: $STEP"
+  signal 1 "$SERVICE host failed in step: $STEP (exit $status); see /var/log/cloud-init-output.log"
+}
+trap on_exit EXIT
+
+# Boot-time network and registries can be briefly unavailable; a bounded retry beats a dead host.
 retry() {
   local attempt=1
   until "$@"; do
     if [ "$attempt" -ge 10 ]; then
-      log "giving up after $attempt attempts: $*"
+      log "giving up after $attempt attempts: $1"
       return 1
     fi
     sleep $((attempt * 3))
@@ -161,8 +266,8 @@ retry() {
 }`);
 
   step(
-    'install Docker and Node.js 20',
-    `retry dnf install -y docker nodejs20 unzip
+    'install Docker, Node.js 22 and the CloudFormation helper',
+    `retry dnf install -y ${AL2023_PACKAGES.join(' ')}
 command -v aws >/dev/null || retry dnf install -y awscli-2
 systemctl enable --now docker
 id -u selfieless >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin selfieless`,
@@ -176,43 +281,12 @@ retry ecr_login`,
   );
 
   step(
-    `pull the ${service} image and tag it ${service}:latest`,
+    `pull the ${service} image and tag it ${SERVICES[service].image}`,
     `retry docker pull "$IMAGE_URI"
-docker tag "$IMAGE_URI" "$SERVICE:latest"`,
+docker tag "$IMAGE_URI" ${shellQuote(SERVICES[service].image)}`,
   );
 
-  step(
-    'start the database container',
-    `install -d -m 0755 ${paths.configDir}
-if [ ! -s ${paths.databaseEnvFile} ]; then
-  # 48 hex digits: URL-safe, so it goes into DATABASE_URL unescaped.
-  (umask 077 && printf 'MARIADB_ROOT_PASSWORD=%s\\n' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \\n')" > ${paths.databaseEnvFile})
-fi
-chmod 0600 ${paths.databaseEnvFile}
-DB_PASSWORD="$(sed -n 's/^MARIADB_ROOT_PASSWORD=//p' ${paths.databaseEnvFile})"
-if ! docker container inspect mysql >/dev/null 2>&1; then
-  retry docker pull ${DATABASE_IMAGE}
-  # Photos travel as base64 text (a third larger than the photo); the default 16 MB packet refuses large ones.
-  docker run --detach --name mysql --restart unless-stopped \\
-    --env-file ${paths.databaseEnvFile} \\
-    --volume mysql-data:/var/lib/mysql \\
-    --publish ${DOCKER_BRIDGE_GATEWAY}:3306:3306 \\
-    ${DATABASE_IMAGE} \\
-    --max-allowed-packet=64M
-fi`,
-  );
-
-  step(
-    'wait for the database',
-    `# The password is read inside the container from its own environment, so it never shows in ps.
-# shellcheck disable=SC2016
-db_ready() { docker exec mysql sh -c 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-admin ping --host=127.0.0.1 --user=root --silent' >/dev/null 2>&1; }
-for _ in $(seq 1 90); do
-  db_ready && break
-  sleep 2
-done
-db_ready || { log 'database did not become ready'; docker logs --tail 50 mysql; exit 1; }`,
-  );
+  databaseSteps(inputs, step);
 
   if (service === 'acts') {
     step(
@@ -225,13 +299,15 @@ PUBLIC_IP="$(curl -fsS -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254
 
   step(
     'write the orchestrator config',
-    `# Unquoted heredoc: expands the variables the config names, nothing else.
+    `install -d -m 0755 ${paths.configDir}
+# Unquoted heredoc: expands the variables the config names, nothing else.
 (umask 027 && cat > ${paths.configFile} <<CONFIG
 ${config}
 CONFIG
 )
 chown root:selfieless ${paths.configFile}
-chmod 0640 ${paths.configFile}`,
+chmod 0640 ${paths.configFile}
+unset DB_PASSWORD`,
   );
 
   step(
@@ -255,10 +331,27 @@ systemctl enable --now selfieless-orchestrator.service
 log 'orchestrator started; logs: journalctl -u selfieless-orchestrator'`,
   );
 
+  step(
+    'wait until a replica serves',
+    `# The front door answers / with 200 only while a replica of its pool is in rotation.
+serving() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1/)" = 200 ]; }
+deadline=$((SECONDS + ${HEALTH_WAIT_SECONDS}))
+until serving; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    log 'no replica served within ${HEALTH_WAIT_SECONDS} s'
+    journalctl -u selfieless-orchestrator --no-pager -n 30 || true
+    false
+  fi
+  sleep 3
+done
+signal 0 '${service} host serving'
+log 'serving; CloudFormation signalled'`,
+  );
+
   return `${sections.join('\n\n')}\n`;
 }
 
 /** The step titles in the order the script runs them (used by tests and docs). */
 export function stepTitles(script: string): string[] {
-  return [...script.matchAll(/^# --- (.+)$/gm)].map((m) => m[1]);
+  return [...script.matchAll(/^# --- (.+)$/gm)].map((m) => m[1]!);
 }

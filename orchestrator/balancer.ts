@@ -60,6 +60,11 @@ export class RoundRobinBalancer {
     return true;
   }
 
+  /** Whether any replica would be served now; unlike next(), it moves no cursor. */
+  hasMemberInRotation(): boolean {
+    return this.members.some((m) => m.inRotation);
+  }
+
   next(): number | undefined {
     const candidates = this.members;
     if (candidates.length === 0) return undefined;

@@ -1,7 +1,8 @@
 /**
  * The orchestrator's public HTTP server: `/api/v1/...` goes to the pool owning the longest
  * matching prefix, everything else (the web UI, and `/` as the cloud load balancer's health
- * target) is answered here and never forwarded or counted.
+ * target) is answered here and never forwarded or counted. `/` answers 503 while any pool
+ * has no replica in rotation, so the load balancer sends nothing to a host that cannot serve.
  */
 import http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -15,7 +16,7 @@ import type { StaticHandler } from './static-files';
 export interface FrontDoorPool {
   name: string;
   pathPrefixes: readonly string[];
-  balancer: ProxyTargets;
+  balancer: ProxyTargets & { hasMemberInRotation(): boolean };
 }
 
 export interface FrontDoorOptions {
@@ -42,6 +43,7 @@ interface RoutedPool {
   name: string;
   pathPrefixes: readonly string[];
   target: ForwardTarget;
+  serving(): boolean;
 }
 
 /** Longer than the cloud load balancer's 60 s idle timeout, so it is always the one to close. */
@@ -60,6 +62,7 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
     name: pool.name,
     pathPrefixes: pool.pathPrefixes,
     target: { poolName: pool.name, targets: pool.balancer, onReplicaFailed: options.onReplicaFailed },
+    serving: () => pool.balancer.hasMemberInRotation(),
   }));
   const serveStatic: StaticHandler | undefined = options.staticDir
     ? createStaticFiles(options.staticDir)
@@ -101,6 +104,11 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
       return;
     }
 
+    // `/` is the cloud load balancer's health check: healthy only while every pool can serve.
+    if (path === '/' && !pools.every((pool) => pool.serving())) {
+      answerPlain(res, 503, 'Service Unavailable');
+      return;
+    }
     if (serveStatic) {
       serveStatic(req, res, path).catch((error: unknown) => {
         logger.error('static file failed', { path, error: String(error) });

@@ -1,21 +1,24 @@
 /**
- * Wires the parts into one running orchestrator: a balancer per pool, the front door, the
- * health monitor, pools, scaling windows and the admin server. The monitor, the balancers
+ * Wires the parts into one running orchestrator: the pools with their balancers and health
+ * monitor (pools.ts), the scaling windows (scaling-windows.ts), the front door and the admin
+ * server, both ports first (listen.ts), the take-over of a previous run's replicas
+ * (takeover.ts), the audit (audit.ts) and the stop (shutdown.ts). The monitor, the balancers
  * and the front door never know each other; every callback between them is set here.
  */
 import type { OrchestratorConfig } from './config';
 import type { ContainerRuntime } from './runtime';
 import type { Logger } from './log';
-import { ListenError } from './errors';
-import { RoundRobinBalancer } from './balancer';
 import { createFrontDoor, type FrontDoor, type FrontDoorOptions } from './front-door';
-import { HealthMonitor } from './health-monitor';
-import { Pool } from './pool';
-import { ScalingWindow, desiredReplicas } from './autoscaler';
 import { createAdminServer, type AdminServer, type OrchestratorStatus } from './admin';
+import { buildPools, routeExits } from './pools';
+import { createScalingWindows } from './scaling-windows';
+import { readStatus } from './status';
+import { listenFrontDoorAndAdmin } from './listen';
+import { takeOver } from './takeover';
+import { auditIntervalMs, startAudit } from './audit';
+import { stopInOrder } from './shutdown';
 import { DashboardFeed } from './dashboard-feed';
 import { loadDashboardFiles } from './dashboard-assets';
-import { redactCommand, redactEnv } from './redact';
 
 export interface OrchestratorDeps {
   runtime: ContainerRuntime;
@@ -41,19 +44,6 @@ export interface Orchestrator {
 
 export { ListenError } from './errors';
 
-async function listenOrExplain(
-  what: string,
-  host: string,
-  port: number,
-  listen: () => Promise<unknown>,
-): Promise<void> {
-  try {
-    await listen();
-  } catch (err) {
-    throw new ListenError(what, host, port, err as NodeJS.ErrnoException);
-  }
-}
-
 export async function startOrchestrator(
   config: OrchestratorConfig,
   deps: OrchestratorDeps,
@@ -63,87 +53,24 @@ export async function startOrchestrator(
   const feed = new DashboardFeed(config.pools);
   const logger = feed.logger(deps.logger);
   const startedAt = new Date().toISOString();
-  const balancers = new Map(config.pools.map((p) => [p.name, new RoundRobinBalancer()]));
-  const pools = new Map<string, Pool>();
-  const windows = new Map<string, ScalingWindow>();
-  const counted = new Map(config.pools.map((p) => [p.name, 0]));
-
-  const poolByPort = (port: number) => [...pools.values()].find((p) => p.ownsPort(port));
-  const monitor = new HealthMonitor({
-    ...config.health,
-    onHealthChange: (port, healthy, reason) => poolByPort(port)?.onHealthChange(port, healthy, reason),
+  const { pools, balancers, monitor } = buildPools(config, {
+    ...deps,
+    logger,
     onProbe: (port, outcome, latencyMs) => feed.recordProbe(port, outcome, latencyMs),
   });
+  const windows = createScalingWindows(config, pools, logger);
+  const counted = new Map(config.pools.map((p) => [p.name, 0]));
 
-  for (const pc of config.pools) {
-    const pool = new Pool({
-      config: pc,
-      runtime,
-      rotation: balancers.get(pc.name)!,
-      health: monitor,
-      logger,
-      backoff: {
-        initialMs: config.health.backoffInitialMs,
-        maxMs: config.health.backoffMaxMs,
-        stableMs: Math.max(config.health.backoffMaxMs, config.health.intervalMs * 10),
-      },
-      ...(deps.drainTimeoutMs !== undefined ? { drainTimeoutMs: deps.drainTimeoutMs } : {}),
+  const status = (): OrchestratorStatus =>
+    readStatus({
+      startedAt,
+      runtimeName: deps.runtimeName,
+      scaling: config.scaling,
+      pools,
+      windows,
+      counted,
+      feed,
     });
-    pools.set(pc.name, pool);
-    if (pc.autoscale) {
-      const policy = {
-        requestsPerReplica: config.scaling.requestsPerReplica,
-        minReplicas: pc.minReplicas,
-        maxReplicas: pc.maxReplicas,
-      };
-      windows.set(
-        pc.name,
-        new ScalingWindow({
-          windowMs: config.scaling.windowSeconds * 1000,
-          onWindowEnd: (count) => {
-            const desired = desiredReplicas(count, policy);
-            const reason = `${count} counted requests: floor(${count}/${policy.requestsPerReplica})+1 within ${policy.minReplicas}..${policy.maxReplicas} = ${desired} replicas`;
-            logger.info('scaling window ended', { pool: pc.name, count, desired, reason });
-            void pool.scaleTo(desired, `window ended with ${count} counted requests`);
-          },
-        }),
-      );
-    }
-  }
-
-  const status = (): OrchestratorStatus => ({
-    startedAt,
-    now: new Date().toISOString(),
-    runtime: deps.runtimeName,
-    pools: [...pools.values()].map((pool) => {
-      const window = windows.get(pool.name);
-      return {
-        name: pool.name,
-        autoscale: pool.config.autoscale,
-        minReplicas: pool.config.minReplicas,
-        maxReplicas: pool.config.maxReplicas,
-        desiredReplicas: pool.desiredReplicas,
-        window: window
-          ? {
-              ...window.snapshot(),
-              windowSeconds: config.scaling.windowSeconds,
-              requestsPerReplica: config.scaling.requestsPerReplica,
-              lastDecision: feed.lastDecision(pool.name),
-            }
-          : null,
-        countedRequests: counted.get(pool.name) ?? 0,
-        image: pool.config.image ?? null,
-        command: pool.config.command ? redactCommand(pool.config.command) : null,
-        env: redactEnv(pool.config.env),
-        replicas: pool.status().map((r) => ({
-          ...r,
-          startedAt: feed.startedAt(r.id),
-          lastProbe: feed.lastProbe(r.port),
-        })),
-      };
-    }),
-    events: feed.events.recent(),
-  });
 
   const admin: AdminServer = createAdminServer({ status, feed, loadDashboard: () => loadDashboardFiles() });
   const frontDoor: FrontDoor = createFrontDoor({
@@ -166,69 +93,15 @@ export async function startOrchestrator(
 
   feed.observe(frontDoor.server);
 
-  // Both ports first: a taken port must fail before any replica is touched.
-  await listenOrExplain('front door', config.listen.host, config.listen.port, () =>
-    frontDoor.listen(config.listen.port, config.listen.host),
-  );
-  let adminPort: number;
-  try {
-    adminPort = await admin
-      .listen(config.admin.port, config.admin.host)
-      .catch((err: NodeJS.ErrnoException) => {
-        throw new ListenError('admin', config.admin.host, config.admin.port, err);
-      });
-  } catch (err) {
-    await frontDoor.close();
-    throw err;
-  }
-  const address = frontDoor.server.address();
-  const frontDoorPort = typeof address === 'object' && address ? address.port : config.listen.port;
+  const { frontDoorPort, adminPort } = await listenFrontDoorAndAdmin(config, frontDoor, admin);
   feed.start(() => Object.fromEntries([...pools.values()].map((p) => [p.name, p.status().length])));
   logger.info('listening', {
     frontDoor: `${config.listen.host}:${frontDoorPort}`,
     admin: `${config.admin.host}:${adminPort}`,
   });
-
-  const unsubscribe = runtime.onExit((exit) => {
-    logger.info('replica exited', { pool: exit.pool, port: exit.port, id: exit.id, reason: exit.reason });
-    pools.get(exit.pool)?.onExit(exit);
-  });
-
-  const existing = await runtime.list();
-  const foreign = existing.filter((r) => !pools.has(r.pool));
-  await Promise.all(
-    foreign.map((r) => {
-      logger.info('removing stray replica', {
-        pool: r.pool,
-        port: r.port,
-        id: r.id,
-        reason: 'pool no longer configured',
-      });
-      return runtime.remove(r.id);
-    }),
-  );
-  for (const pool of pools.values()) {
-    const adopted = await pool.adopt(existing);
-    if (adopted > 0) logger.info('adopted replicas', { pool: pool.name, count: adopted });
-  }
-  await Promise.all(
-    [...pools.values()].map((pool) => pool.scaleTo(pool.desiredReplicas, 'orchestrator start')),
-  );
-
-  let auditing = false;
-  const auditTimer = setInterval(
-    () => {
-      if (auditing) return;
-      auditing = true;
-      runtime
-        .list()
-        .then((listed) => Promise.all([...pools.values()].map((p) => p.audit(listed))))
-        .catch((err: Error) => logger.warn('runtime audit failed', { reason: err.message }))
-        .finally(() => (auditing = false));
-    },
-    deps.auditIntervalMs ?? Math.max(5000, config.health.intervalMs * 5),
-  );
-  auditTimer.unref();
+  const unsubscribeExits = routeExits(runtime, pools, logger);
+  await takeOver(runtime, pools, logger);
+  const stopAudit = startAudit(runtime, pools, auditIntervalMs(config.health, deps.auditIntervalMs), logger);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -236,19 +109,11 @@ export async function startOrchestrator(
     adminPort,
     status,
     stop({ teardown }) {
-      stopping ??= (async () => {
-        logger.info('stopping', { teardown });
-        clearInterval(auditTimer);
-        for (const w of windows.values()) w.stop();
-        feed.stop();
-        await frontDoor.close();
-        await admin.close();
-        await Promise.all([...pools.values()].map((p) => p.shutdown(teardown)));
-        monitor.stop();
-        unsubscribe();
-        await runtime.close();
-        logger.info('stopped', { teardown });
-      })();
+      stopping ??= stopInOrder(
+        { stopAudit, windows, feed, frontDoor, admin, pools, monitor, unsubscribeExits, runtime },
+        teardown,
+        logger,
+      );
       return stopping;
     },
   };

@@ -1,19 +1,27 @@
 /**
- * A Node base image made from this machine's own Node runtime, for engines that cannot pull
- * `node:20-bookworm-slim` from a registry. The root filesystem holds only what the service
- * images need: the node binary, the shared libraries it and the better-sqlite3 addon load,
- * a POSIX shell for `RUN` lines, a non-root `node` user (uid 1000, as in the official image,
- * so the Dockerfiles say `USER node` for both), CA certificates and a world-writable /tmp.
+ * Node base images made from this machine's own Node runtime, for engines that cannot pull
+ * the official `node:22-bookworm*` images from a registry. Two of them, as the Dockerfile's
+ * two stages need:
+ *
+ * - the run-time base holds only what a service image runs: the node binary, the shared
+ *   libraries it and the better-sqlite3 addon load, a POSIX shell, a non-root `node` user
+ *   (uid 1000, as in the official image, so the Dockerfile says `USER node` for both), CA
+ *   certificates and a world-writable /tmp;
+ * - the build base is a minimal Debian (debootstrap) with a C++ toolchain and Python, plus
+ *   this machine's node, npm and Node headers, so `npm ci` inside the build compiles native
+ *   addons when no prebuilt binary can be downloaded.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   realpathSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -29,6 +37,11 @@ export interface BaseImageOptions {
 /** The tag names the Node version, so a Node upgrade on the host makes a new base. */
 export function localBaseImageTag(nodeVersion = process.version): string {
   return `selfieless/node-base:${nodeVersion.replace(/^v/, '')}`;
+}
+
+/** The build stage's base; the version in the tag works as for the run-time base. */
+export function localBuildBaseImageTag(nodeVersion = process.version): string {
+  return `selfieless/node-build-base:${nodeVersion.replace(/^v/, '')}`;
 }
 
 /** Paths `ldd` resolves for a binary, plus its program interpreter. */
@@ -81,38 +94,124 @@ function stageRootFilesystem(root: string, repoRoot: string, nodeBinary: string)
   chmodSync(path.join(root, 'tmp'), 0o1777);
 }
 
-/** Imports the staged filesystem as `tag`; ownership is root throughout (the Dockerfiles chown what `node` writes). */
-export function buildLocalBaseImage(options: BaseImageOptions, tag = localBaseImageTag()): string {
+function requireLinux(): void {
   if (process.platform !== 'linux') {
     throw new Error("a local base image can only be made on Linux (it copies this machine's Node runtime)");
   }
+}
+
+/** Imports a staged root filesystem as `tag`; ownership is root throughout (the Dockerfile chowns what `node` writes). */
+function importRootFilesystem(root: string, tag: string, message: string, env: string[]): void {
+  const tarball = `${root}.tar`;
+  try {
+    execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', root, '-cf', tarball, '.']);
+    const imported = spawnSync(
+      'docker',
+      [
+        'import',
+        ...['ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env].flatMap(
+          (line) => ['--change', line],
+        ),
+        '--change',
+        'CMD ["node"]',
+        '--message',
+        message,
+        tarball,
+        tag,
+      ],
+      { encoding: 'utf8', timeout: 300_000 },
+    );
+    if (imported.status !== 0) {
+      throw new Error(`docker import failed: ${(imported.stderr || imported.error?.message || '').trim()}`);
+    }
+  } finally {
+    rmSync(tarball, { force: true });
+  }
+}
+
+export function buildLocalBaseImage(options: BaseImageOptions, tag = localBaseImageTag()): string {
+  requireLinux();
   const nodeBinary = options.nodeBinary ?? process.execPath;
   const work = mkdtempSync(path.join(os.tmpdir(), 'selfieless-base-'));
   try {
     const root = path.join(work, 'rootfs');
     options.log(`making base image ${tag} from ${nodeBinary} (${process.version}) and its shared libraries`);
     stageRootFilesystem(root, options.repoRoot, nodeBinary);
-    const tarball = path.join(work, 'rootfs.tar');
-    execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', root, '-cf', tarball, '.']);
-    const imported = spawnSync(
-      'docker',
-      [
-        'import',
-        '--change',
-        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-        '--change',
-        'CMD ["node"]',
-        '--message',
-        `Node ${process.version} runtime copied from the build host`,
-        tarball,
-        tag,
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
-    if (imported.status !== 0) {
-      throw new Error(`docker import failed: ${(imported.stderr || imported.error?.message || '').trim()}`);
-    }
+    importRootFilesystem(root, tag, `Node ${process.version} runtime copied from the build host`, []);
     options.log(`base image ${tag} ready`);
+    return tag;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** What the build base adds to a minimal Debian: what node-gyp needs to compile an addon. */
+export const BUILD_BASE_PACKAGES = ['ca-certificates', 'python3', 'make', 'g++'];
+const DEBIAN_SUITE = 'bookworm';
+
+/** The directories of this machine's Node installation: the binary's prefix holds npm and the headers. */
+function nodeInstallation(nodeBinary: string): { npmDir: string; includeDir: string } {
+  const prefix = path.resolve(path.dirname(realpathSync(nodeBinary)), '..');
+  const npmDir = path.join(prefix, 'lib/node_modules/npm');
+  const includeDir = path.join(prefix, 'include/node');
+  for (const [what, dir] of [
+    ['npm', npmDir],
+    ['the Node headers', includeDir],
+  ] as const) {
+    if (!existsSync(dir))
+      throw new Error(`${what} not found at ${dir} (needed for the local build base image)`);
+  }
+  return { npmDir, includeDir };
+}
+
+/**
+ * A minimal Debian with a compiler, plus this machine's node, npm and headers at /usr/local
+ * (where the official image has them). Takes a few minutes (debootstrap); the image is the cache.
+ */
+export function buildLocalBuildBaseImage(options: BaseImageOptions, tag = localBuildBaseImageTag()): string {
+  requireLinux();
+  const nodeBinary = options.nodeBinary ?? process.execPath;
+  const { npmDir, includeDir } = nodeInstallation(nodeBinary);
+  const probe = spawnSync('debootstrap', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error('debootstrap is needed to make the local build base image (apt-get install debootstrap)');
+  }
+  const work = mkdtempSync(path.join(os.tmpdir(), 'selfieless-build-base-'));
+  try {
+    const root = path.join(work, 'rootfs');
+    options.log(
+      `making build base image ${tag}: debootstrap ${DEBIAN_SUITE} with ${BUILD_BASE_PACKAGES.join(', ')} (a few minutes)`,
+    );
+    const bootstrap = spawnSync(
+      'debootstrap',
+      ['--variant=minbase', `--include=${BUILD_BASE_PACKAGES.join(',')}`, DEBIAN_SUITE, root],
+      { encoding: 'utf8', timeout: 20 * 60_000 },
+    );
+    if (bootstrap.status !== 0) {
+      const tail = `${bootstrap.stdout ?? ''}${bootstrap.stderr ?? ''}`
+        .trim()
+        .split('\n')
+        .slice(-5)
+        .join('\n');
+      throw new Error(`debootstrap failed: ${bootstrap.error?.message ?? tail}`);
+    }
+    copyInto(root, nodeBinary, '/usr/local/bin/node');
+    cpSync(npmDir, path.join(root, 'usr/local/lib/node_modules/npm'), { recursive: true });
+    cpSync(includeDir, path.join(root, 'usr/local/include/node'), { recursive: true });
+    for (const [name, script] of [
+      ['npm', 'npm-cli.js'],
+      ['npx', 'npx-cli.js'],
+    ]) {
+      symlinkSync(`../lib/node_modules/npm/bin/${script}`, path.join(root, 'usr/local/bin', name));
+    }
+    importRootFilesystem(
+      root,
+      tag,
+      `Debian ${DEBIAN_SUITE} build tools with Node ${process.version} copied from the build host`,
+      // node-gyp takes the headers from here instead of downloading them.
+      ['ENV npm_config_nodedir=/usr/local'],
+    );
+    options.log(`build base image ${tag} ready`);
     return tag;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -1,20 +1,40 @@
 /**
  * Builds `users:latest` and `acts:latest` on the local Docker engine from the deployment
- * Dockerfiles. When `node:20-bookworm-slim` is neither present nor pullable (no registry),
- * the images are built on a base made from this machine's own Node runtime instead.
+ * Dockerfile, installing dependencies inside the build as a deploy does. When the official
+ * Node 22 images are neither present nor pullable (no registry), the images are built on
+ * bases made from this machine's own Node runtime instead, and this machine's CA bundle is
+ * lent to the dependency install as a build secret (never stored in a layer).
  * Images carry a label with a hash of their sources, so `ensureImages()` without `force`
  * is a no-op when they are current and a rebuild when the code changed.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildLocalBaseImage, localBaseImageTag } from './base-image';
+import {
+  type BaseImages,
+  DOCKERFILE,
+  imageBuildArgs,
+  NPM_CA_SECRET_ID,
+  SERVICE_NAMES,
+  type ServiceName,
+} from '../lib/service-images';
+import {
+  buildLocalBaseImage,
+  buildLocalBuildBaseImage,
+  localBaseImageTag,
+  localBuildBaseImageTag,
+} from './base-image';
+import { findBuildKitDocker, runDockerBuild } from './docker-assets';
+import { SERVICES as TOPOLOGY } from '../common/topology';
 
-export const SERVICES = ['users', 'acts'] as const;
-export type ServiceName = (typeof SERVICES)[number];
-export const DEFAULT_BASE_IMAGE = 'node:20-bookworm-slim';
+export const SERVICES = SERVICE_NAMES;
+export type { ServiceName };
+export const DEFAULT_BASE_IMAGE = 'node:22-bookworm-slim';
+export const DEFAULT_BUILD_BASE_IMAGE = 'node:22-bookworm';
+/** This machine's CA bundle: lent to npm inside the build when present (a TLS-inspecting proxy needs it). */
+export const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 const SOURCE_LABEL = 'selfieless.source';
 const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -26,7 +46,7 @@ export interface EnsureImagesOptions {
 }
 
 export function imageName(service: ServiceName): string {
-  return `${service}:latest`;
+  return TOPOLOGY[service].image;
 }
 
 /** Runs a docker CLI command to completion with a deadline; never throws. */
@@ -59,14 +79,13 @@ function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** What an image is built from: every service source and what it imports from common/, the lock file, the ignore file, the base. */
-export function sourceHash(service: ServiceName, baseImage: string, repoRoot = REPO_ROOT): string {
-  const hash = createHash('sha256').update(`${service}\0${baseImage}\0`);
+/** What an image is built from: the service sources and common/ (which they import), the manifests, the Dockerfile and ignore file, the bases. */
+export function sourceHash(service: ServiceName, bases: Required<BaseImages>, repoRoot = REPO_ROOT): string {
+  const hash = createHash('sha256').update(`${service}\0${bases.baseImage}\0${bases.buildBaseImage}\0`);
   const inputs = [
     ...listFiles(path.join(repoRoot, 'common')),
     ...listFiles(path.join(repoRoot, 'services')),
-    path.join(repoRoot, 'package-lock.json'),
-    path.join(repoRoot, '.dockerignore'),
+    ...['package.json', 'package-lock.json', DOCKERFILE, '.dockerignore'].map((f) => path.join(repoRoot, f)),
   ];
   for (const file of inputs) {
     hash.update(path.relative(repoRoot, file)).update('\0').update(readFileSync(file)).update('\0');
@@ -99,71 +118,60 @@ function tryPull(ref: string, log: (line: string) => void, stallMs = 20_000): Pr
   });
 }
 
-/** The official base when it is here or can be pulled; otherwise one made from this machine's Node. */
-export async function resolveBaseImage(log: (line: string) => void): Promise<string> {
-  if (imageExists(DEFAULT_BASE_IMAGE)) return DEFAULT_BASE_IMAGE;
-  const local = localBaseImageTag();
+/** The official image when it is here or can be pulled; otherwise the local stand-in, made when missing. */
+async function resolveImage(
+  official: string,
+  local: string,
+  make: () => string,
+  log: (line: string) => void,
+): Promise<string> {
+  if (imageExists(official)) return official;
   if (imageExists(local)) {
-    log(`using local base image ${local} (${DEFAULT_BASE_IMAGE} is not on this engine)`);
+    log(`using local image ${local} (${official} is not on this engine)`);
     return local;
   }
-  if (await tryPull(DEFAULT_BASE_IMAGE, log)) return DEFAULT_BASE_IMAGE;
-  log(`no registry reachable for ${DEFAULT_BASE_IMAGE}`);
-  return buildLocalBaseImage({ repoRoot: REPO_ROOT, log }, local);
+  if (await tryPull(official, log)) return official;
+  log(`no registry reachable for ${official}`);
+  return make();
 }
 
-function buildImage(
+/** Both bases of the Dockerfile's stages, official where possible. */
+export async function resolveBaseImages(log: (line: string) => void): Promise<Required<BaseImages>> {
+  const options = { repoRoot: REPO_ROOT, log };
+  const baseImage = await resolveImage(
+    DEFAULT_BASE_IMAGE,
+    localBaseImageTag(),
+    () => buildLocalBaseImage(options),
+    log,
+  );
+  const buildBaseImage = await resolveImage(
+    DEFAULT_BUILD_BASE_IMAGE,
+    localBuildBaseImageTag(),
+    () => buildLocalBuildBaseImage(options),
+    log,
+  );
+  return { baseImage, buildBaseImage };
+}
+
+/** The `docker build` arguments of one service image (run in the repository root). */
+export function localBuildCommand(
   service: ServiceName,
-  baseImage: string,
+  bases: BaseImages,
   source: string,
-  log: (line: string) => void,
-): Promise<void> {
-  const args = [
+  caBundle: string | undefined,
+): string[] {
+  return [
     'build',
-    '--force-rm',
-    '--file',
-    `services/${service}/Dockerfile`,
-    '--tag',
-    imageName(service),
-    '--build-arg',
-    `BASE_IMAGE=${baseImage}`,
+    ...Object.entries(imageBuildArgs(service, bases)).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    ...(caBundle ? ['--secret', `id=${NPM_CA_SECRET_ID},src=${caBundle}`] : []),
     '--label',
     `${SOURCE_LABEL}=${source}`,
+    '--tag',
+    imageName(service),
+    '--file',
+    DOCKERFILE,
     '.',
   ];
-  log(`building ${imageName(service)} on ${baseImage}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const tail: string[] = [];
-    const deadline = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000);
-    const onOutput = (chunk: Buffer): void => {
-      for (const raw of chunk.toString().split('\n')) {
-        const line = raw.trimEnd();
-        if (!line.trim()) continue;
-        tail.push(line);
-        if (tail.length > 30) tail.shift();
-        // Step headers are the progress; the rest is kept for the error message.
-        if (/^(Step \d+\/\d+|Successfully)/.test(line))
-          log(`  [${service}] ${line.replace(/\s+/g, ' ').slice(0, 110)}`);
-      }
-    };
-    child.stdout.on('data', onOutput);
-    child.stderr.on('data', onOutput);
-    child.on('error', (error) => {
-      clearTimeout(deadline);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(deadline);
-      if (code === 0) resolve();
-      else
-        reject(
-          new Error(
-            `docker build of ${imageName(service)} failed (${code ?? 'killed'}):\n${tail.join('\n')}`,
-          ),
-        );
-    });
-  });
 }
 
 /**
@@ -226,17 +234,23 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<void
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const version = docker(['version', '--format', '{{.Server.Version}}'], 10_000);
   if (!version.ok) throw new Error(`no Docker engine answers: ${version.stderr.trim()}`);
+  const buildKit = findBuildKitDocker();
+  const caBundle = existsSync(SYSTEM_CA_BUNDLE) ? SYSTEM_CA_BUNDLE : undefined;
 
   await withBuildLock(async () => {
-    const base = await resolveBaseImage(log);
+    const bases = await resolveBaseImages(log);
     for (const service of SERVICES) {
-      const source = sourceHash(service, base);
+      const source = sourceHash(service, bases);
       if (!opts.force && imageLabel(imageName(service), SOURCE_LABEL) === source) {
         log(`${imageName(service)} is current`);
         continue;
       }
       const started = Date.now();
-      await buildImage(service, base, source, log);
+      log(`building ${imageName(service)} on ${bases.baseImage}`);
+      await runDockerBuild(buildKit, localBuildCommand(service, bases, source, caBundle), REPO_ROOT, {
+        tag: imageName(service),
+        log: (line) => log(`  [${service}] ${line}`),
+      });
       log(`${imageName(service)} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     removeLeftoverImages();

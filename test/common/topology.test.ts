@@ -20,6 +20,29 @@ const CONSUMERS: Array<[string, () => PoolConfigFile[]]> = [
       return startConfigFile(parseStartArgs(['--runtime', 'docker'])!, undefined).pools;
     },
   ],
+  [
+    'CDK user data of an acts host',
+    () => {
+      /* eslint-disable @typescript-eslint/no-require-imports -- re-read under the changed topology */
+      const { orchestratorConfig } = require('../../lib/user-data') as typeof import('../../lib/user-data');
+      const { replicaBudget } =
+        require('../../lib/host-capacity') as typeof import('../../lib/host-capacity');
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      return orchestratorConfig({
+        service: 'acts',
+        region: 'eu-west-1',
+        stackName: 'SelfieLessActs',
+        signalResource: 'ActsHostsGroup',
+        imageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/acts:tag',
+        orchestratorBundleUrl: 's3://bucket/bundle.zip',
+        usersUrl: 'http://lb.example',
+        serveWebUi: true,
+        systemdUnit: '',
+        maxReplicas: replicaBudget('t3.small', 'rds').maxReplicas,
+        database: { kind: 'rds', secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db' },
+      }).pools;
+    },
+  ],
 ];
 
 /** Renders every consumer's pools with the topology changed as `change` says. */

@@ -226,9 +226,52 @@ describe('front door', () => {
     });
   });
 
+  // `/` is never forwarded, so a pool member in rotation needs nothing listening on its port.
+  const SERVING = { acts: [1], users: [2] };
+
+  describe('the health target /', () => {
+    test('answers 503 while a pool has no replica in rotation, and 200 once it has one', async () => {
+      const fd = await start({ acts: [1] });
+      const down = await send(fd.port, { path: '/' });
+      expect(down.status).toBe(503);
+      fd.users.add(2);
+      expect((await send(fd.port, { path: '/' })).status).toBe(503);
+      fd.users.setInRotation(2, true);
+      expect((await send(fd.port, { path: '/' })).status).toBe(200);
+      fd.acts.setInRotation(1, false);
+      expect((await send(fd.port, { path: '/' })).status).toBe(503);
+    });
+
+    test('answers 503 instead of the web UI while nothing can serve the API', async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'front-door-health-'));
+      try {
+        writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>acts</title>');
+        const fd = await start({ staticDir: dir });
+        expect((await send(fd.port, { path: '/' })).status).toBe(503);
+        // Other static files are still served: only the health target reflects the pools.
+        expect((await send(fd.port, { path: '/index.html' })).status).toBe(200);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('asking / does not move the round-robin rotation', async () => {
+      const first = await backend('first');
+      const second = await backend('second');
+      const fd = await start({ acts: [first.port, second.port], users: [2] });
+      const seen: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        seen.push((await send(fd.port, { path: '/api/v1/acts' })).body.toString());
+        await send(fd.port, { path: '/' });
+      }
+      // Strict alternation: the health checks in between took no turn.
+      expect([...seen].sort()).toEqual(['first', 'second']);
+    });
+  });
+
   describe('without a static directory', () => {
     test('/ answers 200 OK and other non-API paths 404', async () => {
-      const fd = await start({});
+      const fd = await start(SERVING);
       const root = await send(fd.port, { path: '/' });
       expect(root.status).toBe(200);
       expect(root.body.toString()).toBe('OK');
@@ -254,7 +297,7 @@ describe('front door', () => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     test('/ serves index.html, revalidated on every use', async () => {
-      const fd = await start({ staticDir });
+      const fd = await start({ ...SERVING, staticDir });
       const reply = await send(fd.port, { path: '/' });
       expect(reply.status).toBe(200);
       expect(reply.body.toString()).toContain('<title>acts</title>');
@@ -367,7 +410,7 @@ describe('front door', () => {
     });
 
     test('a malformed request gets 400 and the server keeps serving', async () => {
-      const fd = await start({});
+      const fd = await start(SERVING);
       const reply = await new Promise<string>((resolve) => {
         const socket = net.connect(fd.port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
         let text = '';

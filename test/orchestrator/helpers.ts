@@ -67,16 +67,23 @@ export function request(
 export async function eventually<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
   pauseMs = 25,
+  // A deadline of its own, so a poll outlives no test: after jest's timeout fails a test, an
+  // endless loop here would keep the worker (and a --runInBand run) from ever exiting.
+  deadlineMs = 180_000,
 ): Promise<T> {
-  for (;;) {
+  const giveUpAt = Date.now() + deadlineMs;
+  let lastError: unknown;
+  while (Date.now() < giveUpAt) {
     try {
       const value = await check();
       if (value !== undefined && value !== false) return value;
-    } catch {
+    } catch (error) {
       // Not yet: connection refused while a replica boots, and the like.
+      lastError = error;
     }
     await new Promise((r) => setTimeout(r, pauseMs));
   }
+  throw new Error(`condition not met within ${deadlineMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
 }
 
 export async function isListening(port: number): Promise<boolean> {

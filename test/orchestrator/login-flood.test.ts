@@ -4,13 +4,13 @@
  * bounded hashing queue must keep its other requests fast and its memory bounded.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../orchestrator/config';
 import { silentLogger } from '../../orchestrator/log';
 import { startOrchestrator, type Orchestrator } from '../../orchestrator/orchestrator';
 import { createProcessRuntime, type ProcessRuntime } from '../../orchestrator/process-runtime';
+import { requestStatus } from '../support/load';
 import { eventually, freePortRange, REPO_ROOT } from './helpers';
 
 jest.setTimeout(90_000);
@@ -19,30 +19,6 @@ const FLOOD = 400;
 /** GETs measured at least; more while the wave lasts. */
 const SAMPLES = 20;
 const WRONG = 'f'.repeat(40);
-
-function call(port: number, method: string, urlPath: string, body?: string, forwardedFor?: string) {
-  return new Promise<number>((resolve) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path: urlPath,
-        agent: false,
-        headers: {
-          ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
-          ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', () => resolve(0));
-    req.end(body);
-  });
-}
 
 /** Resident memory high-water mark of a process, in MB. */
 function peakMb(pid: number): number {
@@ -94,10 +70,15 @@ describe('a login flood through the front door', () => {
     }, 50);
     const pid = Number(replica.id!.slice(4));
     expect(
-      await call(front, 'POST', '/api/v1/users', JSON.stringify({ username: 'alice', password: WRONG })),
+      await requestStatus(
+        front,
+        'POST',
+        '/api/v1/users',
+        JSON.stringify({ username: 'alice', password: WRONG }),
+      ),
     ).toBe(201);
     // Warm the route and the database before the baseline.
-    for (let i = 0; i < 20; i++) expect(await call(front, 'GET', '/api/v1/users')).toBe(200);
+    for (let i = 0; i < 20; i++) expect(await requestStatus(front, 'GET', '/api/v1/users')).toBe(200);
     const baselineMb = peakMb(pid);
 
     // One wave of concurrent attempts, each from its own public address for its own username.
@@ -108,7 +89,7 @@ describe('a login flood through the front door', () => {
       Array.from({ length: FLOOD }, async (_, n) => {
         const address = `198.51.${(n >> 8) & 255}.${n & 255}`;
         const body = JSON.stringify({ password: WRONG });
-        const status = await call(front, 'POST', `/api/v1/users/user${n}/session`, body, address);
+        const status = await requestStatus(front, 'POST', `/api/v1/users/user${n}/session`, body, address);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }),
     ).then(() => (waveDone = true));
@@ -117,7 +98,7 @@ describe('a login flood through the front door', () => {
     const latencies: number[] = [];
     while (!waveDone || latencies.length < SAMPLES) {
       const started = process.hrtime.bigint();
-      expect(await call(front, 'GET', '/api/v1/users')).toBe(200);
+      expect(await requestStatus(front, 'GET', '/api/v1/users')).toBe(200);
       latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
       await new Promise((r) => setTimeout(r, 5));
     }

@@ -9,6 +9,13 @@ import {
 
 jest.setTimeout(60_000);
 
+/**
+ * Counted requests sent together, so they all fall in the window the first one opens: sent one
+ * after another, 20 took up to 2.2 s on a loaded machine (load 25 on 2 cores), most of a window.
+ */
+const sendAtOnce = (t: TestOrchestrator, count: number) =>
+  Promise.all(Array.from({ length: count }, (_, i) => t.front('GET', `/api/v1/r${i}`)));
+
 describe('orchestrator over real processes: auto-scaling and draining', () => {
   let t: TestOrchestrator | undefined;
   afterEach(async () => {
@@ -42,7 +49,7 @@ describe('orchestrator over real processes: auto-scaling and draining', () => {
   test('20 counted requests in a window bring a second replica on the next port; an empty window takes it away, keeping the first', async () => {
     t = await startTestOrchestrator({}, { windowSeconds: 3, requestsPerReplica: 20 });
     const [first] = (await allInRotation(t, [t.firstPort])).replicas;
-    for (let i = 0; i < 20; i++) expect((await t.front('GET', `/api/v1/r${i}`)).status).toBe(200);
+    expect((await sendAtOnce(t, 20)).map((r) => r.status)).toEqual(Array(20).fill(200));
     const scaledUp = await eventually(() => {
       const pool = t!.pool();
       return pool.desiredReplicas === 2 && pool.replicas.length === 2 && pool;
@@ -64,7 +71,7 @@ describe('orchestrator over real processes: auto-scaling and draining', () => {
   test('the replica count is capped at the pool maximum', async () => {
     t = await startTestOrchestrator({ maxReplicas: 3 }, { windowSeconds: 2, requestsPerReplica: 2 });
     await allInRotation(t, [t.firstPort]);
-    for (let i = 0; i < 30; i++) await t.front('GET', `/api/v1/r${i}`);
+    await sendAtOnce(t, 30);
     const pool = await eventually(() => t!.pool().window!.windowsCompleted >= 1 && t!.pool());
     expect(pool.window!.lastWindowCount).toBe(30);
     expect(pool.desiredReplicas).toBe(3);
@@ -85,13 +92,19 @@ describe('orchestrator over real processes: auto-scaling and draining', () => {
   });
 
   test('a replica leaving on scale-down is drained: its long in-flight request completes with 200', async () => {
-    t = await startTestOrchestrator({}, { windowSeconds: 4, requestsPerReplica: 20 });
+    // The second replica starts when the first window ends and must be in rotation, with the
+    // slow requests on it, before the next window ends empty and removes it again: one window
+    // is its whole budget. A loaded machine (load 20 on 2 cores) took up to 3.8 s to boot one.
+    const windowMs = 8_000;
+    t = await startTestOrchestrator({}, { windowSeconds: windowMs / 1000, requestsPerReplica: 20 });
     await allInRotation(t, [t.firstPort]);
-    for (let i = 0; i < 20; i++) await t.front('GET', `/api/v1/r${i}`);
+    await sendAtOnce(t, 20);
     await allInRotation(t, [t.firstPort, t.firstPort + 1]);
-    // Two in rotation: two requests in a row land one on each. Each outlasts a whole window,
-    // so a window end (with fewer than 20 requests: scale down) falls while they run.
-    const slow = [t.front('GET', '/api/v1/slow?ms=5000'), t.front('GET', '/api/v1/slow?ms=5000')];
+    // Two in rotation: two requests in a row land one on each. Each lasts a whole window, so
+    // the window's end (with fewer than 20 requests: scale down) falls while they run.
+    const slowly = () =>
+      request(t!.orchestrator.frontDoorPort, 'GET', `/api/v1/slow?ms=${windowMs}`, '127.0.0.1', 20_000);
+    const slow = [slowly(), slowly()];
     await eventually(() => t!.pool().replicas.find((r) => r.port === t!.firstPort + 1)?.state === 'draining');
     expect(t.pool().replicas.find((r) => r.port === t!.firstPort + 1)).toMatchObject({
       inRotation: false,

@@ -105,3 +105,34 @@ export function startLoad(options: LoadOptions): RunningLoad {
     },
   };
 }
+
+/** One request on a fresh connection; resolves with its status, 0 when the connection failed. */
+export function requestStatus(
+  port: number,
+  method: string,
+  urlPath: string,
+  body?: string,
+  forwardedFor?: string,
+) {
+  return new Promise<number>((resolve) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: urlPath,
+        agent: false,
+        headers: {
+          ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
+          ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', () => resolve(0));
+    req.end(body);
+  });
+}

@@ -77,7 +77,7 @@ describe('npx cdk synth', () => {
         'AwsSolutions-VPC7',
         'AwsSolutions-ELB2',
         'AwsSolutions-EC23',
-        'AwsSolutions-EC29',
+        'AwsSolutions-RDS10',
       ]),
     );
 
@@ -91,8 +91,8 @@ describe('npx cdk synth', () => {
         .map((i) => [i.source.dockerFile, i.source.platform])
         .sort(),
     ).toEqual([
-      ['services/acts/Dockerfile', 'linux/amd64'],
-      ['services/users/Dockerfile', 'linux/amd64'],
+      ['Dockerfile', 'linux/amd64'],
+      ['Dockerfile', 'linux/amd64'],
     ]);
     const bundles = Object.values(assets.files).filter((f) => f.source.packaging === 'zip');
     expect(bundles).toHaveLength(1);

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { INSTANCE_PATHS } from '../../lib/user-data';
 
 const UNIT_NAME = 'selfieless-orchestrator.service';
-const UNIT = readFileSync(path.resolve(__dirname, '../../infra', UNIT_NAME), 'utf8');
-const INSTANCE_NODE = '/usr/bin/node-20';
+const UNIT = readFileSync(path.resolve(__dirname, '../../host', UNIT_NAME), 'utf8');
+const INSTANCE_NODE = '/usr/bin/node-22';
 
 /** `systemd-analyze verify` on a copy; its output is empty only for a unit without any complaint. */
 function verify(unitText: string): { status: number | null; output: string } {
@@ -25,7 +25,7 @@ function verify(unitText: string): { status: number | null; output: string } {
 describe('the orchestrator systemd unit', () => {
   test('passes systemd-analyze verify without a warning', () => {
     // verify checks that ExecStart's binary exists; this machine's node stands in for the
-    // instance's /usr/bin/node-20, everything else is verified as shipped.
+    // host's /usr/bin/node-22, everything else is verified as shipped.
     expect(UNIT).toContain(`ExecStart=${INSTANCE_NODE} `);
     const result = verify(UNIT.replace(`ExecStart=${INSTANCE_NODE} `, `ExecStart=${process.execPath} `));
     expect(result.output).toBe('');

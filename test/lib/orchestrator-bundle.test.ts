@@ -49,7 +49,7 @@ describe('the orchestrator bundle', () => {
     bundleOrchestrator({
       repoRoot: REPO_ROOT,
       outputDir: entryDir,
-      entry: 'test/infra/fixtures/docker-probe.ts',
+      entry: 'test/lib/fixtures/docker-probe.ts',
       includeWebUi: false,
     });
     expect(existsSync(path.join(entryDir, WEB_DIST))).toBe(false);

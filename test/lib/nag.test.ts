@@ -4,13 +4,17 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { populateApp } from '../../lib/app';
-import { DEFAULT_SETTINGS } from '../../lib/settings';
+import { DEFAULT_SETTINGS, readSettings } from '../../lib/settings';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 
-function newApp(): { app: App; stack: ReturnType<typeof populateApp> } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-asset-staging': true } });
-  return { app, stack: populateApp(app, DEFAULT_SETTINGS, REPO_ROOT) };
+function newApp(context: Record<string, string> = {}): { app: App; stack: ReturnType<typeof populateApp> } {
+  const app = new App({
+    context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-asset-staging': true, ...context },
+  });
+  const settings =
+    Object.keys(context).length === 0 ? DEFAULT_SETTINGS : readSettings((k) => app.node.tryGetContext(k));
+  return { app, stack: populateApp(app, settings, REPO_ROOT) };
 }
 
 /** The AwsSolutions pack with acknowledgements ignored: every finding the stack would raise. */
@@ -71,6 +75,17 @@ describe('AwsSolutions checks', () => {
       });
       expect(ack.reason.length).toBeGreaterThan(40);
     }
+  });
+
+  test.each([
+    { actsHosts: '2-4', usersHosts: '1-2', multiAz: 'true', alarmEmail: 'ops@example.com' },
+    { database: 'container', directAccessCidr: '203.0.113.7/32' },
+    {
+      certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0',
+      domainName: 'acts.example.com',
+    },
+  ] as Record<string, string>[])('report nothing on a deployment with %o', (context) => {
+    expect(findings(new AwsSolutionsChecks(), newApp(context).app)).toEqual([]);
   });
 
   test('synthesis fails on a finding nobody acknowledged', () => {
