@@ -6,13 +6,28 @@
 import http from 'node:http';
 import { realTimers, type Timers } from './autoscaler';
 
-export type HealthChangeListener = (port: number, healthy: boolean, reason: string) => void;
+/**
+ * What a change in probe results means: `unavailable` is a `503` from `_health` (the replica is
+ * fine but cannot reach its database, an outside cause every replica shares): out of rotation,
+ * still probed, not replaced. `unhealthy` means replace it.
+ */
+export type ReportedHealth = 'healthy' | 'unavailable' | 'unhealthy';
+export type HealthChangeListener = (port: number, health: ReportedHealth, reason: string) => void;
+
+/**
+ * How long a replica may keep answering 503 before it is replaced after all: far longer than a
+ * database restart or failover (seconds to a minute), so an outage never causes a replacement
+ * storm, yet a replica whose connection pool is wedged for good is not kept forever.
+ */
+export const UNAVAILABLE_LIMIT_MS = 120_000;
 
 export interface HealthMonitorOptions {
   intervalMs: number;
   timeoutMs: number;
   failureThreshold: number;
   startupGraceMs: number;
+  /** See UNAVAILABLE_LIMIT_MS. */
+  unavailableLimitMs?: number;
   onHealthChange: HealthChangeListener;
   /** Told of every probe's outcome and how long it took (for display; decisions stay here). */
   onProbe?: (port: number, outcome: ProbeOutcome, latencyMs: number) => void;
@@ -37,41 +52,79 @@ export interface ProbeState {
   passedOnce: boolean;
   consecutiveFailures: number;
   watchedSinceMs: number;
+  /** Set (to when it began) while the replica answers 503 and has been reported unavailable. */
+  unavailableSinceMs?: number;
 }
 
 export interface ProbeVerdict {
   state: ProbeState;
   /** Set when the replica's health changed. */
-  change?: { healthy: boolean; reason: string };
+  change?: { health: ReportedHealth; reason: string };
+}
+
+/** The status with which `_health` says "I am fine, my database is not". */
+const UNAVAILABLE_STATUS = 503;
+
+/** Reported unhealthy already (being replaced): nothing further to report. */
+function reportedUnhealthy(state: ProbeState): boolean {
+  return state.healthy === false && state.unavailableSinceMs === undefined;
 }
 
 export function judgeProbe(
   state: ProbeState,
   outcome: ProbeOutcome,
   nowMs: number,
-  rules: { failureThreshold: number; startupGraceMs: number },
+  rules: { failureThreshold: number; startupGraceMs: number; unavailableLimitMs?: number },
 ): ProbeVerdict {
   if (outcome.kind === 'pass') {
-    const next: ProbeState = { ...state, healthy: true, passedOnce: true, consecutiveFailures: 0 };
+    const next: ProbeState = {
+      ...state,
+      healthy: true,
+      passedOnce: true,
+      consecutiveFailures: 0,
+      unavailableSinceMs: undefined,
+    };
     return state.healthy === true
       ? { state: next }
-      : { state: next, change: { healthy: true, reason: `health probe passed (${outcome.status})` } };
+      : { state: next, change: { health: 'healthy', reason: `health probe passed (${outcome.status})` } };
   }
-  if (outcome.kind === 'server-error') {
-    const next: ProbeState = { ...state, healthy: false, consecutiveFailures: state.consecutiveFailures + 1 };
+  if (outcome.kind === 'server-error' && outcome.status === UNAVAILABLE_STATUS && !reportedUnhealthy(state)) {
+    const since = state.unavailableSinceMs ?? nowMs;
+    const limitMs = rules.unavailableLimitMs ?? UNAVAILABLE_LIMIT_MS;
+    const next: ProbeState = { ...state, healthy: false, consecutiveFailures: 0, unavailableSinceMs: since };
+    if (nowMs - since >= limitMs) {
+      next.unavailableSinceMs = undefined;
+      const reason = `health probe answered ${outcome.status} for ${nowMs - since} ms (limit ${limitMs} ms)`;
+      return { state: next, change: { health: 'unhealthy', reason } };
+    }
     return state.healthy === false
       ? { state: next }
-      : { state: next, change: { healthy: false, reason: `health probe answered ${outcome.status}` } };
+      : { state: next, change: { health: 'unavailable', reason: `health probe answered ${outcome.status}` } };
+  }
+  if (outcome.kind === 'server-error') {
+    const next: ProbeState = {
+      ...state,
+      healthy: false,
+      consecutiveFailures: state.consecutiveFailures + 1,
+      unavailableSinceMs: undefined,
+    };
+    return reportedUnhealthy(state)
+      ? { state: next }
+      : { state: next, change: { health: 'unhealthy', reason: `health probe answered ${outcome.status}` } };
   }
   const inGrace = !state.passedOnce && nowMs - state.watchedSinceMs < rules.startupGraceMs;
   if (inGrace) return { state };
   const failures = state.consecutiveFailures + 1;
   const next: ProbeState = { ...state, consecutiveFailures: failures };
-  if (failures < rules.failureThreshold || state.healthy === false) return { state: next };
+  if (failures < rules.failureThreshold || reportedUnhealthy(state)) return { state: next };
   next.healthy = false;
+  next.unavailableSinceMs = undefined;
   return {
     state: next,
-    change: { healthy: false, reason: `${failures} health probes failed in a row (last: ${outcome.reason})` },
+    change: {
+      health: 'unhealthy',
+      reason: `${failures} health probes failed in a row (last: ${outcome.reason})`,
+    },
   };
 }
 
@@ -157,7 +210,10 @@ export class HealthMonitor {
     if (this.watched.size === 0) this.stopTimer();
   }
 
-  /** Forgets the verdict (not the grace) so the next passing probe is reported again. */
+  /**
+   * Forgets the verdict (not the grace, nor since when it answers 503) so the next probe's
+   * verdict is reported again.
+   */
   recheck(port: number): void {
     const w = this.watched.get(port);
     if (!w) return;
@@ -211,7 +267,7 @@ export class HealthMonitor {
       this.options.onProbe?.(port, outcome, this.timers.now() - current.lastProbeAt);
       const verdict = judgeProbe(current.state, outcome, this.timers.now(), this.options);
       current.state = verdict.state;
-      if (verdict.change) this.options.onHealthChange(port, verdict.change.healthy, verdict.change.reason);
+      if (verdict.change) this.options.onHealthChange(port, verdict.change.health, verdict.change.reason);
     });
   }
 }

@@ -11,6 +11,7 @@ import type { Logger } from './log';
 import { backoffDelayMs, nextFailureStreak, type BackoffPolicy } from './backoff';
 import { planReconcile } from './reconciler';
 import type { ReplicaFailure } from './proxy';
+import type { ReportedHealth } from './health-monitor';
 import { realTimers, type Timers } from './autoscaler';
 
 /** The slice of the balancer a pool drives. */
@@ -197,16 +198,25 @@ export class Pool {
     return this.scaling;
   }
 
-  onHealthChange(port: number, healthy: boolean, reason: string): void {
+  onHealthChange(port: number, health: ReportedHealth, reason: string): void {
     const slot = this.slots.get(port);
     if (!slot || !slot.wanted || slot.replacing || this.closed) return;
-    if (healthy) {
+    if (health === 'healthy') {
       slot.health = 'healthy';
       slot.healthySince = this.timers.now();
       slot.backoffMs = 0;
       slot.nextAttemptAt = undefined;
       this.options.rotation.setInRotation(port, true);
       this.transition(slot, 'running', reason);
+      return;
+    }
+    if (health === 'unavailable') {
+      // Its database is unreachable: a new replica would find it just as unreachable, and every
+      // replica fails together, so replacing would only churn. The probes go on and bring it back.
+      slot.health = 'unhealthy';
+      slot.healthySince = undefined;
+      this.options.rotation.setInRotation(port, false);
+      this.transition(slot, 'suspect', `unavailable: ${reason}; out of rotation, still probed`);
       return;
     }
     this.replace(slot, `unhealthy: ${reason}`);

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { getHeapStatistics } from 'node:v8';
+import { isDatabaseUnavailable } from './database';
 import type { Logger } from './log';
 import type { Route } from './routes';
 
@@ -89,10 +90,15 @@ export function opsRoutes(state: OpsState, options: OpsOptions): Route[] {
             await withTimeout(options.checkDatabase(), timeoutMs);
             res.status(200).end();
           } catch (err) {
+            // 503: this process is fine but its database cannot be reached, which a new replica
+            // would not change (the orchestrator keeps it out of rotation and keeps probing).
+            // 500: something about this process, or a database it reaches but cannot use.
+            const unreachable = isDatabaseUnavailable(err);
             options.logger.warn('health check failed', {
               error: err instanceof Error ? err.message : String(err),
+              databaseUnreachable: unreachable,
             });
-            res.status(500).json({});
+            res.status(unreachable ? 503 : 500).json({});
           }
         },
       },

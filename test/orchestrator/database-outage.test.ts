@@ -2,7 +2,7 @@
  * A database outage under light load: the acts service on its own MariaDB (installed into a
  * temp dir, on a free port, so stopping it touches nothing else), two replicas behind the
  * front door. The database stops for 20 s and starts again. Requests must fail fast with a
- * 5xx during the outage, replicas must not be replaced in a tight loop, the system must serve
+ * 5xx during the outage, no replica may be replaced (the database, not a replica, is at fault), the system must serve
  * again by itself soon after the database returns, and no acknowledged write may be lost.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -213,8 +213,10 @@ class Mariadb {
     expect(during.length).toBeGreaterThan(20);
     expect(during.every((a) => a.status >= 500 || (a.method === 'GET' && a.status === 200))).toBe(true);
     expect(slowest).toBeLessThan(10_000);
-    // No tight loop: at most a couple of replacements per replica over 20 s.
-    expect(restartsDuringOutage).toBeLessThanOrEqual(6);
+    // No replacement storm: `_health` answers 503 (database unreachable), so every replica is
+    // taken out of rotation and kept, not replaced; none is replaced after the return either.
+    expect(restartsDuringOutage).toBe(0);
+    expect(replicas().reduce((sum, r) => sum + r.restarts, 0) - restartsBefore).toBe(0);
     // Serves again by itself.
     expect(recoveryMs).toBeLessThan(30_000);
     // Every acknowledged write is there.

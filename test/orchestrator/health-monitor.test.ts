@@ -5,6 +5,8 @@ import {
   judgeProbe,
   type ProbeOutcome,
   type ProbeState,
+  type ReportedHealth,
+  UNAVAILABLE_LIMIT_MS,
 } from '../../orchestrator/health-monitor';
 import { freePort } from '../support/requirements';
 import { FakeClock } from './fake-clock';
@@ -20,13 +22,14 @@ const healthy: ProbeState = { healthy: true, passedOnce: true, consecutiveFailur
 const pass: ProbeOutcome = { kind: 'pass', status: 200 };
 const refused: ProbeOutcome = { kind: 'failure', reason: 'ECONNREFUSED' };
 const error500: ProbeOutcome = { kind: 'server-error', status: 500 };
+const unavailable503: ProbeOutcome = { kind: 'server-error', status: 503 };
 
 describe('judgeProbe', () => {
-  test.each<[string, ProbeState, ProbeOutcome, number, boolean | undefined, number]>([
-    ['first pass brings a fresh replica in', fresh, pass, 100, true, 0],
+  test.each<[string, ProbeState, ProbeOutcome, number, ReportedHealth | undefined, number]>([
+    ['first pass brings a fresh replica in', fresh, pass, 100, 'healthy', 0],
     ['a pass on a healthy replica changes nothing', healthy, pass, 100, undefined, 0],
-    ['a 5xx is unhealthy at once, even in grace', fresh, error500, 100, false, 1],
-    ['a 5xx on a healthy replica is unhealthy at once', healthy, error500, 100, false, 1],
+    ['a 5xx is unhealthy at once, even in grace', fresh, error500, 100, 'unhealthy', 1],
+    ['a 5xx on a healthy replica is unhealthy at once', healthy, error500, 100, 'unhealthy', 1],
     ['refused during the start-up grace is not counted', fresh, refused, 9_999, undefined, 0],
     ['refused after the grace counts one failure', fresh, refused, 10_000, undefined, 1],
     [
@@ -34,7 +37,7 @@ describe('judgeProbe', () => {
       { ...fresh, consecutiveFailures: 2 },
       refused,
       20_000,
-      false,
+      'unhealthy',
       3,
     ],
     ['a healthy replica has no grace: failures count at once', healthy, refused, 100, undefined, 1],
@@ -43,14 +46,99 @@ describe('judgeProbe', () => {
       { ...healthy, consecutiveFailures: 2 },
       refused,
       100,
-      false,
+      'unhealthy',
       3,
     ],
     ['a pass resets the failure count', { ...healthy, consecutiveFailures: 2 }, pass, 100, undefined, 0],
   ])('%s', (_name, state, outcome, now, change, failures) => {
     const verdict = judgeProbe(state, outcome, now, rules);
-    expect(verdict.change?.healthy).toBe(change);
+    expect(verdict.change?.health).toBe(change);
     expect(verdict.state.consecutiveFailures).toBe(failures);
+  });
+
+  test.each<[string, ProbeState, ProbeOutcome, number, ReportedHealth | undefined, number | undefined]>([
+    [
+      'a 503 on a healthy replica is unavailable, not unhealthy',
+      healthy,
+      unavailable503,
+      100,
+      'unavailable',
+      100,
+    ],
+    [
+      'a 503 on a fresh replica is unavailable, even in grace',
+      fresh,
+      unavailable503,
+      100,
+      'unavailable',
+      100,
+    ],
+    [
+      'a 503 that goes on is not reported again, and keeps when it began',
+      { ...healthy, healthy: false, unavailableSinceMs: 100 },
+      unavailable503,
+      60_000,
+      undefined,
+      100,
+    ],
+    [
+      'a 503 that lasted the limit is unhealthy: replaced after all',
+      { ...healthy, healthy: false, unavailableSinceMs: 100 },
+      unavailable503,
+      120_100,
+      'unhealthy',
+      undefined,
+    ],
+    [
+      'a 500 after 503s is unhealthy at once',
+      { ...healthy, healthy: false, unavailableSinceMs: 100 },
+      error500,
+      200,
+      'unhealthy',
+      undefined,
+    ],
+    [
+      'a replica that stops answering while unavailable is unhealthy after the threshold',
+      { ...healthy, healthy: false, consecutiveFailures: 2, unavailableSinceMs: 100 },
+      refused,
+      200,
+      'unhealthy',
+      undefined,
+    ],
+    [
+      'a pass ends the unavailability',
+      { ...healthy, healthy: false, unavailableSinceMs: 100 },
+      pass,
+      200,
+      'healthy',
+      undefined,
+    ],
+    [
+      'a replica already reported unhealthy stays so on a 503',
+      { ...healthy, healthy: false, consecutiveFailures: 1 },
+      unavailable503,
+      200,
+      undefined,
+      undefined,
+    ],
+    [
+      'after a recheck a 503 is reported again with the original start',
+      { ...healthy, healthy: undefined, unavailableSinceMs: 100 },
+      unavailable503,
+      200,
+      'unavailable',
+      100,
+    ],
+  ])('%s', (_name, state, outcome, now, change, since) => {
+    const verdict = judgeProbe(state, outcome, now, { ...rules, unavailableLimitMs: 120_000 });
+    expect(verdict.change?.health).toBe(change);
+    expect(verdict.state.unavailableSinceMs).toBe(since);
+  });
+
+  test('the limit on answering 503 defaults to UNAVAILABLE_LIMIT_MS', () => {
+    const since: ProbeState = { ...healthy, healthy: false, unavailableSinceMs: 0 };
+    expect(judgeProbe(since, unavailable503, UNAVAILABLE_LIMIT_MS - 1, rules).change).toBeUndefined();
+    expect(judgeProbe(since, unavailable503, UNAVAILABLE_LIMIT_MS, rules).change?.health).toBe('unhealthy');
   });
 
   test('an unhealthy replica is reported once, not on every failed probe', () => {
@@ -93,7 +181,7 @@ describe('HealthMonitor against real sockets', () => {
   });
 
   function monitorWith(
-    events: Array<[number, boolean, string]>,
+    events: Array<[number, ReportedHealth, string]>,
     overrides: Partial<ConstructorParameters<typeof HealthMonitor>[0]> = {},
   ) {
     return new HealthMonitor({
@@ -112,51 +200,51 @@ describe('HealthMonitor against real sockets', () => {
   }
 
   test('a passing replica is reported healthy once, then only probed', async () => {
-    const events: Array<[number, boolean, string]> = [];
+    const events: Array<[number, ReportedHealth, string]> = [];
     const monitor = monitorWith(events);
     monitor.watch(port);
     await until(() => probes >= 3);
     monitor.stop();
-    expect(events).toEqual([[port, true, expect.stringContaining('passed')]]);
+    expect(events).toEqual([[port, 'healthy', expect.stringContaining('passed')]]);
   });
 
   test('a 5xx after being healthy is reported unhealthy with its status', async () => {
-    const events: Array<[number, boolean, string]> = [];
+    const events: Array<[number, ReportedHealth, string]> = [];
     const monitor = monitorWith(events);
     monitor.watch(port);
     await until(() => events.length === 1);
     mode = 'fail';
     await until(() => events.length === 2);
     monitor.stop();
-    expect(events[1]).toEqual([port, false, expect.stringContaining('500')]);
+    expect(events[1]).toEqual([port, 'unhealthy', expect.stringContaining('500')]);
   });
 
   test('a replica that hangs is unhealthy after the threshold, with never two probes in flight', async () => {
     mode = 'hang';
-    const events: Array<[number, boolean, string]> = [];
+    const events: Array<[number, ReportedHealth, string]> = [];
     // Probing faster than the timeout: overlapping probes would show up as in-flight > 1.
     const monitor = monitorWith(events, { intervalMs: 30, timeoutMs: 25, startupProbeMs: 5 });
     monitor.watch(port);
     await until(() => events.length === 1);
     monitor.stop();
-    expect(events[0]).toEqual([port, false, expect.stringContaining('2 health probes failed')]);
+    expect(events[0]).toEqual([port, 'unhealthy', expect.stringContaining('2 health probes failed')]);
     expect(maxInFlight).toBe(1);
   });
 
   test('a port nobody listens on is unhealthy after the threshold once the grace is over', async () => {
     const closed = await freePort();
-    const events: Array<[number, boolean, string]> = [];
+    const events: Array<[number, ReportedHealth, string]> = [];
     const monitor = monitorWith(events, { startupGraceMs: 200 });
     const watchedAt = Date.now();
     monitor.watch(closed);
     await until(() => events.length === 1);
     monitor.stop();
     expect(Date.now() - watchedAt).toBeGreaterThanOrEqual(200);
-    expect(events[0]).toEqual([closed, false, expect.stringContaining('ECONNREFUSED')]);
+    expect(events[0]).toEqual([closed, 'unhealthy', expect.stringContaining('ECONNREFUSED')]);
   });
 
   test('unwatched ports are no longer probed or reported', async () => {
-    const events: Array<[number, boolean, string]> = [];
+    const events: Array<[number, ReportedHealth, string]> = [];
     const monitor = monitorWith(events);
     monitor.watch(port);
     await until(() => events.length === 1);
@@ -170,7 +258,7 @@ describe('HealthMonitor against real sockets', () => {
   });
 
   test('recheck makes the next passing probe report healthy again', async () => {
-    const events: Array<[number, boolean, string]> = [];
+    const events: Array<[number, ReportedHealth, string]> = [];
     const monitor = monitorWith(events);
     monitor.watch(port);
     await until(() => events.length === 1);
@@ -178,8 +266,8 @@ describe('HealthMonitor against real sockets', () => {
     await until(() => events.length === 2);
     monitor.stop();
     expect(events).toEqual([
-      [port, true, expect.any(String)],
-      [port, true, expect.any(String)],
+      [port, 'healthy', expect.any(String)],
+      [port, 'healthy', expect.any(String)],
     ]);
   });
 });
@@ -188,7 +276,7 @@ describe('HealthMonitor timing on a manual clock', () => {
   function monitorWith(outcomes: ProbeOutcome[]) {
     const clock = new FakeClock(0);
     const probedAt: number[] = [];
-    const changes: Array<[number, boolean]> = [];
+    const changes: Array<[number, ReportedHealth]> = [];
     const monitor = new HealthMonitor({
       intervalMs: 1_000,
       timeoutMs: 500,
@@ -212,7 +300,7 @@ describe('HealthMonitor timing on a manual clock', () => {
     const { clock, monitor, probedAt, changes } = monitorWith([pass]);
     monitor.watch(7000);
     await flush();
-    expect(changes).toEqual([[7000, true]]);
+    expect(changes).toEqual([[7000, 'healthy']]);
     for (let i = 0; i < 30; i++) {
       clock.advance(100);
       await flush();
@@ -230,12 +318,12 @@ describe('HealthMonitor timing on a manual clock', () => {
     await flush();
     expect(probedAt).toEqual([0, 300]);
     expect(changes).toEqual([
-      [7000, true],
-      [7000, false],
+      [7000, 'healthy'],
+      [7000, 'unhealthy'],
     ]);
     monitor.recheck(7000);
     await flush();
-    expect(changes[2]).toEqual([7000, true]);
+    expect(changes[2]).toEqual([7000, 'healthy']);
     monitor.stop();
     expect(clock.pendingTimers).toBe(0);
   });

@@ -81,7 +81,7 @@ function setup(overrides: Partial<PoolConfig> = {}) {
     replaceDrainMs: 1_000,
     timers: clock,
   });
-  const healthy = (port: number) => pool.onHealthChange(port, true, 'probe passed');
+  const healthy = (port: number) => pool.onHealthChange(port, 'healthy', 'probe passed');
   const replica = (port: number) => pool.status().find((r) => r.port === port);
   return { clock, runtime, rotation, health, pool, healthy, replica };
 }
@@ -113,7 +113,7 @@ describe('Pool lifecycle decisions', () => {
     await pool.scaleTo(1, 'test');
     healthy(FIRST);
     expect(rotation.isInRotation(FIRST)).toBe(true);
-    pool.onHealthChange(FIRST, false, 'probe answered 500');
+    pool.onHealthChange(FIRST, 'unhealthy', 'probe answered 500');
     expect(rotation.isInRotation(FIRST)).toBe(false);
     await settle();
     expect(runtime.events).toEqual([`start ${FIRST} r1`, 'remove r1', `start ${FIRST} r2`]);
@@ -121,12 +121,40 @@ describe('Pool lifecycle decisions', () => {
     expect(replica(FIRST)).toMatchObject({ id: 'r2', state: 'starting', restarts: 1, backoffMs: 0 });
   });
 
+  test('unavailable: every replica whose database is unreachable leaves rotation, none is replaced, and each returns on a passing probe', async () => {
+    const { pool, runtime, rotation, health, healthy, replica } = setup();
+    await pool.scaleTo(2, 'test');
+    [FIRST, FIRST + 1].forEach(healthy);
+    pool.onHealthChange(FIRST, 'unavailable', 'probe answered 503');
+    pool.onHealthChange(FIRST + 1, 'unavailable', 'probe answered 503');
+    await settle();
+    expect(rotation.isInRotation(FIRST)).toBe(false);
+    expect(rotation.isInRotation(FIRST + 1)).toBe(false);
+    expect(runtime.events).toEqual([`start ${FIRST} r1`, `start ${FIRST + 1} r2`]);
+    expect(health.events).toEqual([`watch ${FIRST}`, `watch ${FIRST + 1}`]);
+    expect(replica(FIRST)).toMatchObject({ id: 'r1', state: 'suspect', restarts: 0, failureStreak: 0 });
+    [FIRST, FIRST + 1].forEach(healthy);
+    expect(rotation.isInRotation(FIRST)).toBe(true);
+    expect(rotation.isInRotation(FIRST + 1)).toBe(true);
+    expect(replica(FIRST + 1)).toMatchObject({ id: 'r2', state: 'running', restarts: 0 });
+  });
+
+  test('unavailable for too long (reported unhealthy by the monitor): replaced like any other failure', async () => {
+    const { pool, runtime, healthy } = setup();
+    await pool.scaleTo(1, 'test');
+    healthy(FIRST);
+    pool.onHealthChange(FIRST, 'unavailable', 'probe answered 503');
+    pool.onHealthChange(FIRST, 'unhealthy', 'probe answered 503 for 120000 ms');
+    await settle();
+    expect(runtime.events).toEqual([`start ${FIRST} r1`, 'remove r1', `start ${FIRST} r2`]);
+  });
+
   test('replace: a replica still answering is removed only once its requests in flight are done (or after 1 s)', async () => {
     const { pool, runtime, rotation, clock, healthy } = setup();
     await pool.scaleTo(1, 'test');
     healthy(FIRST);
     rotation.acquire(FIRST);
-    pool.onHealthChange(FIRST, false, 'probe answered 500');
+    pool.onHealthChange(FIRST, 'unhealthy', 'probe answered 500');
     await settle();
     expect(runtime.events).toEqual([`start ${FIRST} r1`]);
     rotation.release(FIRST);
@@ -135,7 +163,7 @@ describe('Pool lifecycle decisions', () => {
 
     healthy(FIRST);
     rotation.acquire(FIRST);
-    pool.onHealthChange(FIRST, false, 'probe answered 500');
+    pool.onHealthChange(FIRST, 'unhealthy', 'probe answered 500');
     await settle();
     expect(runtime.events).toHaveLength(3);
     clock.advance(1_000);
@@ -167,13 +195,13 @@ describe('Pool lifecycle decisions', () => {
     const { pool, runtime, clock, replica } = setup();
     await pool.scaleTo(1, 'test');
     for (let i = 1; i < failures; i++) {
-      pool.onHealthChange(FIRST, false, 'probe failed');
+      pool.onHealthChange(FIRST, 'unhealthy', 'probe failed');
       await settle();
       clock.advance(400);
       await settle();
     }
     const startsBefore = runtime.events.filter((e) => e.startsWith('start')).length;
-    pool.onHealthChange(FIRST, false, 'probe failed');
+    pool.onHealthChange(FIRST, 'unhealthy', 'probe failed');
     await settle();
     expect(replica(FIRST)).toMatchObject({ failureStreak: failures, backoffMs: waitMs });
     const starts = () => runtime.events.filter((e) => e.startsWith('start')).length;
@@ -191,16 +219,16 @@ describe('Pool lifecycle decisions', () => {
   test('back off: a replica healthy for longer than stableMs starts a fresh streak', async () => {
     const { pool, clock, healthy, replica } = setup();
     await pool.scaleTo(1, 'test');
-    pool.onHealthChange(FIRST, false, 'probe failed');
+    pool.onHealthChange(FIRST, 'unhealthy', 'probe failed');
     await settle();
-    pool.onHealthChange(FIRST, false, 'probe failed');
+    pool.onHealthChange(FIRST, 'unhealthy', 'probe failed');
     await settle();
     expect(replica(FIRST)!.failureStreak).toBe(2);
     clock.advance(100);
     await settle();
     healthy(FIRST);
     clock.advance(10_000);
-    pool.onHealthChange(FIRST, false, 'probe failed');
+    pool.onHealthChange(FIRST, 'unhealthy', 'probe failed');
     await settle();
     expect(replica(FIRST)).toMatchObject({ failureStreak: 1, backoffMs: 0 });
   });

@@ -1,6 +1,10 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
+import { createServiceApp } from '../../services/shared/service-app';
+import { silentLogger } from '../../services/shared/log';
+import { freePort } from '../support/requirements';
 import { act, actsHarness, usersHarness, type ActsHarness } from './support';
 
 describe('acts: request counter', () => {
@@ -108,6 +112,19 @@ describe('acts: health', () => {
   test('500 when the database has been closed', async () => {
     await h.database.db.destroy();
     await request(h.app).get('/api/v1/_health').expect(500);
+  });
+
+  test('503 (not 500) when the database cannot be reached at all: nothing listens on its port', async () => {
+    const port = await freePort();
+    const { app } = createServiceApp({
+      routes: [],
+      logger: silentLogger,
+      checkDatabase: async () => {
+        const connection = await createConnection({ host: '127.0.0.1', port, user: 'root' });
+        await connection.end();
+      },
+    });
+    await request(app).get('/api/v1/_health').expect(503, '{}');
   });
 });
 
