@@ -17,7 +17,7 @@ import { actsMigrations } from '../services/acts/migrations';
 import type { ActsDatabase } from '../services/acts/schema';
 import { parseActTimestamp } from '../services/acts/timestamp';
 import { openDatabase, type Database } from '../services/shared/database';
-import { silentLogger } from '../services/shared/log';
+import { silentLogger } from '../common/log';
 import { migrateToLatest } from '../services/shared/migrate';
 import { freePort, MYSQL_URL_BASE, unmetReason } from '../test/support/requirements';
 

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createDockerRuntime } from '../orchestrator/docker-runtime';
-import { silentLogger } from '../orchestrator/log';
+import { silentLogger } from '../common/log';
 import { createProcessRuntime } from '../orchestrator/process-runtime';
 import type { ContainerRuntime, ReplicaInfo, ReplicaSpec } from '../orchestrator/runtime';
 import { ensureImages, imageName, SERVICES } from '../scripts/image-builder';

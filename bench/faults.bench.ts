@@ -14,7 +14,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig, type OrchestratorConfig } from '../orchestrator/config';
-import { silentLogger } from '../orchestrator/log';
+import { silentLogger } from '../common/log';
 import { startOrchestrator, type Orchestrator } from '../orchestrator/orchestrator';
 import { createProcessRuntime, type ProcessRuntime } from '../orchestrator/process-runtime';
 import { describeTally, failed, requestStatus, startLoad, total } from '../test/support/load';

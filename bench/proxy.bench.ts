@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RoundRobinBalancer } from '../orchestrator/balancer';
 import { createFrontDoor } from '../orchestrator/front-door';
-import { silentLogger } from '../orchestrator/log';
+import { silentLogger } from '../common/log';
 import { bundledServiceCommand } from '../scripts/services-bundle';
 import { freePort } from '../test/support/requirements';
 

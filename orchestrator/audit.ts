@@ -5,7 +5,7 @@
  */
 import type { HealthConfig } from './config';
 import type { ContainerRuntime } from './runtime';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import type { Pool } from './pool';
 
 /** Every five health intervals, never more often than every five seconds, unless given. */

@@ -8,7 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { PoolConfig } from './config';
 import { EventBuffer, type Numbered } from './event-buffer';
 import type { ProbeOutcome } from './health-monitor';
-import type { LogFields, Logger } from './log';
+import type { LogFields, Logger } from '../common/log';
 import { scrubFields, scrubSecrets, secretsOf } from './redact';
 import { ReplicaEventReader, type OrchestratorEvent, type ScalingDecision } from './replica-events';
 import { SAMPLE_INTERVAL_MS, TrafficHistory, type TrafficSample } from './traffic-history';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import Docker from 'dockerode';
 import { ORCHESTRATOR_OWNER } from '../common/topology';
 import { ERROR_CODES, OrchestratorError } from './errors';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import type { ContainerRuntime, ReplicaExit, ReplicaInfo, ReplicaSpec } from './runtime';
 import { createLoopbackRelays, type LoopbackRelays } from './tcp-relay';
 

@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import { answerJson, UpstreamProxy } from './proxy';
 import type { ForwardTarget, ProxyTargets, ReplicaFailure, UpstreamProxyOptions } from './proxy';
 import { isApiPath, isCountedPath, pathOf, poolForPath } from './path-rules';

@@ -4,7 +4,7 @@
  * later run, so the process runtime always tears its replicas down.
  */
 import { applyEnvOverrides, loadConfigFile, type OrchestratorConfig } from './config';
-import { createLogger, isLogLevel } from './log';
+import { createLogger, isLogLevel } from '../common/log';
 import { parseMainArgs, type MainArgs } from './main-args';
 import { runOrchestrator } from './run';
 

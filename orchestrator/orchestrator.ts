@@ -7,7 +7,7 @@
  */
 import type { OrchestratorConfig } from './config';
 import type { ContainerRuntime } from './runtime';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import { createFrontDoor, type FrontDoor, type FrontDoorOptions } from './front-door';
 import { createAdminServer, type AdminServer, type OrchestratorStatus } from './admin';
 import { buildPools, routeExits } from './pools';

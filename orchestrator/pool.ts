@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { PoolConfig } from './config';
 import type { ContainerRuntime, ReplicaExit, ReplicaInfo, ReplicaSpec } from './runtime';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import { backoffDelayMs, nextFailureStreak, type BackoffPolicy } from './backoff';
 import { planReconcile } from './reconciler';
 import type { ReplicaFailure } from './proxy';

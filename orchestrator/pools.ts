@@ -5,7 +5,7 @@
  */
 import type { HealthConfig, OrchestratorConfig } from './config';
 import type { ContainerRuntime } from './runtime';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import type { BackoffPolicy } from './backoff';
 import { RoundRobinBalancer } from './balancer';
 import { HealthMonitor, type HealthMonitorOptions } from './health-monitor';

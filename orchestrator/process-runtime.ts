@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { ContainerRuntime, ReplicaExit, ReplicaInfo, ReplicaSpec } from './runtime';
-import { silentLogger, type Logger } from './log';
+import { silentLogger, type Logger } from '../common/log';
 
 export interface ProcessRuntimeOptions {
   /** Working directory of every replica (the repository root). */

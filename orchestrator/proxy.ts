@@ -21,7 +21,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 
 /** The slice of the balancer the proxy needs (the balancer does not know about HTTP). */
 export interface ProxyTargets {

@@ -4,7 +4,7 @@
  * healthy, unhealthy, replaced, backoff, draining, drained, scaled, adopted, ...). Reading the
  * log rather than hooking each decision keeps the two from ever telling different stories.
  */
-import type { LogFields } from './log';
+import type { LogFields } from '../common/log';
 
 export type EventKind =
   | 'adopted'

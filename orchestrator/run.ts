@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { OrchestratorConfig } from './config';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import type { ContainerRuntime } from './runtime';
 import { createProcessRuntime } from './process-runtime';
 import { startOrchestrator, type Orchestrator } from './orchestrator';

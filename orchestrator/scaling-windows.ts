@@ -3,7 +3,7 @@
  * count the autoscaler's pure rule gives for that window's counted requests.
  */
 import type { OrchestratorConfig, PoolConfig } from './config';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import type { Pool } from './pool';
 import { ScalingWindow, desiredReplicas, type ScalingPolicy, type Timers } from './autoscaler';
 

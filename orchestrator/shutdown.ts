@@ -3,7 +3,7 @@
  * lets in-flight requests finish, and only then do the pools let go of their replicas (removing
  * them on teardown); the runtime's own handles are released last.
  */
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import type { ScalingWindow } from './autoscaler';
 import type { FrontDoor } from './front-door';
 import type { AdminServer } from './admin';

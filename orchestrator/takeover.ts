@@ -4,7 +4,7 @@
  * brought to its desired count.
  */
 import type { ContainerRuntime, ReplicaInfo } from './runtime';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 import type { Pool } from './pool';
 
 /** Replicas whose pool is not configured any more. */

@@ -13,7 +13,7 @@
  * containers reconnect to the new orchestrator's relay.
  */
 import net from 'node:net';
-import type { Logger } from './log';
+import type { Logger } from '../common/log';
 
 export interface TcpRelay {
   readonly listenHost: string;

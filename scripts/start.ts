@@ -6,7 +6,7 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger } from '../orchestrator/log';
+import { createLogger } from '../common/log';
 import { runOrchestrator } from '../orchestrator/run';
 import { buildWeb } from './build-web';
 import { parseStartArgs, USAGE, type StartOptions } from './start/cli';

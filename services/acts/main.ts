@@ -1,6 +1,6 @@
 import { parseActsConfig } from '../shared/config';
 import { openDatabase } from '../shared/database';
-import { createLogger } from '../shared/log';
+import { createLogger } from '../../common/log';
 import { migrateToLatest } from '../shared/migrate';
 import { serve } from '../shared/server';
 import { createApp } from './app';

@@ -1,4 +1,4 @@
-import type { Logger } from '../shared/log';
+import type { Logger } from '../../common/log';
 
 /** Whether a user exists, as the users service says at this moment. */
 export interface UserDirectory {

@@ -1,6 +1,6 @@
 import { LOCAL_PORTS, SERVICES } from '../../common/topology';
 import { parseDatabaseUrl } from './database-url';
-import { isLogLevel, type LogLevel } from './log';
+import { isLogLevel, type LogLevel } from '../../common/log';
 
 export interface ServiceConfig {
   readonly port: number;

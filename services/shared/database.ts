@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ExecuteValues } from 'mysql2';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
-import type { Logger } from './log';
+import type { Logger } from '../../common/log';
 import { withStatementCache } from './sqlite-statements';
 
 export type Dialect = 'sqlite' | 'mysql';

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { isDatabaseUnavailable } from './database';
 import { HttpError } from './http-error';
-import type { Logger } from './log';
+import type { Logger } from '../../common/log';
 
 /**
  * The one place an error becomes a response. Known errors answer with their status and

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { getHeapStatistics } from 'node:v8';
 import { isDatabaseUnavailable } from './database';
-import type { Logger } from './log';
+import type { Logger } from '../../common/log';
 import type { Route } from './routes';
 
 export const COUNT_PATH = '/api/v1/_count';

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { Logger } from './log';
+import type { Logger } from '../../common/log';
 
 /** One debug line per finished request; query strings are left out (they may carry names). */
 export function requestLog(logger: Logger): RequestHandler {

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { Server } from 'node:http';
-import type { Logger } from './log';
+import type { Logger } from '../../common/log';
 
 export interface RunningService {
   readonly server: Server;

@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import { cors } from './cors';
 import { errorHandler } from './error-handler';
 import { notFound } from './http-error';
-import type { Logger } from './log';
+import type { Logger } from '../../common/log';
 import { createOpsState, crashAndCount, opsRoutes, type OpsState } from './ops';
 import { requestLog } from './request-log';
 import { mountRoutes, type Route } from './routes';

@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import type { Logger } from '../shared/log';
+import type { Logger } from '../../common/log';
 import { createServiceApp } from '../shared/service-app';
 import { usersRoutes, type CredentialGuards } from './routes';
 import type { UsersStore } from './store';

@@ -1,6 +1,6 @@
 import { createLogger } from '../../common/log';
-import { createLogger as orchestratorLogger } from '../../orchestrator/log';
-import { createLogger as serviceLogger } from '../../services/shared/log';
+import { createLogger as orchestratorLogger } from '../../common/log';
+import { createLogger as serviceLogger } from '../../common/log';
 
 function linesOf(write: (sink: (line: string) => void) => void): Array<Record<string, unknown>> {
   const lines: string[] = [];

@@ -12,7 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../orchestrator/config';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 import { startOrchestrator, type Orchestrator } from '../../orchestrator/orchestrator';
 import { createProcessRuntime, type ProcessRuntime } from '../../orchestrator/process-runtime';
 import { freePort } from '../support/requirements';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { bridgeGateway, hostIPv4Addresses, type IpamConfig } from '../../orchestrator/docker-runtime';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 import {
   createLoopbackRelays,
   isLoopbackHost,

@@ -17,7 +17,7 @@ import {
   type DockerApi,
   type DockerContainerHandle,
 } from '../../orchestrator/docker-runtime';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 import type { ReplicaExit, ReplicaSpec } from '../../orchestrator/runtime';
 import { waitFor } from './runtime-contract';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { RoundRobinBalancer } from '../../orchestrator/balancer';
 import { createFrontDoor } from '../../orchestrator/front-door';
 import type { FrontDoor } from '../../orchestrator/front-door';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 import {
   cacheControlFor,
   IMMUTABLE_CACHE,

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { parseConfig, type OrchestratorConfig } from '../../orchestrator/config';
-import { createLogger } from '../../orchestrator/log';
+import { createLogger } from '../../common/log';
 import { createProcessRuntime, type ProcessRuntime } from '../../orchestrator/process-runtime';
 import { startOrchestrator, type Orchestrator } from '../../orchestrator/orchestrator';
 import type { PoolStatus } from '../../orchestrator/admin';

@@ -3,7 +3,7 @@ import { createAdminServer } from '../../orchestrator/admin';
 import { ERROR_CODES, errorCode } from '../../orchestrator/errors';
 import { createFrontDoor } from '../../orchestrator/front-door';
 import { listenFrontDoorAndAdmin } from '../../orchestrator/listen';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 
 function parts() {
   const frontDoor = createFrontDoor({ pools: [], logger: silentLogger, closeGraceMs: 100 });

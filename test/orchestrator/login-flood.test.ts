@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../orchestrator/config';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 import { startOrchestrator, type Orchestrator } from '../../orchestrator/orchestrator';
 import { createProcessRuntime, type ProcessRuntime } from '../../orchestrator/process-runtime';
 import { requestStatus } from '../support/load';

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import { parseConfig } from '../../orchestrator/config';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 import { ListenError, startOrchestrator } from '../../orchestrator/orchestrator';
 import { createProcessRuntime } from '../../orchestrator/process-runtime';
 import {

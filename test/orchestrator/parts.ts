@@ -1,5 +1,5 @@
 import { parseConfig, type OrchestratorConfig } from '../../orchestrator/config';
-import { createLogger, type Logger } from '../../orchestrator/log';
+import { createLogger, type Logger } from '../../common/log';
 
 /** Two pools on separate port ranges: `acts` scales, `users` does not. */
 export function twoPoolConfig(overrides: Record<string, unknown> = {}): OrchestratorConfig {

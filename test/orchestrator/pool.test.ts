@@ -6,7 +6,7 @@
  */
 import { RoundRobinBalancer } from '../../orchestrator/balancer';
 import type { PoolConfig } from '../../orchestrator/config';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 import { Pool, specHashOf } from '../../orchestrator/pool';
 import type { ContainerRuntime, ReplicaExit, ReplicaInfo, ReplicaSpec } from '../../orchestrator/runtime';
 import { FakeClock } from './fake-clock';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { RoundRobinBalancer } from '../../orchestrator/balancer';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 import { UpstreamProxy } from '../../orchestrator/proxy';
 import type { ForwardTarget, ReplicaFailure } from '../../orchestrator/proxy';
 import {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { parseConfig } from '../../orchestrator/config';
 import { ERROR_CODES, errorCode } from '../../orchestrator/errors';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 import { runOrchestrator, type RunPolicy } from '../../orchestrator/run';
 import type { ContainerRuntime, ReplicaInfo } from '../../orchestrator/runtime';
 import { freePortRange } from './helpers';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createDockerRuntime } from '../../orchestrator/docker-runtime';
-import { silentLogger } from '../../orchestrator/log';
+import { silentLogger } from '../../common/log';
 import type { ContainerRuntime } from '../../orchestrator/runtime';
 import { ensureImages } from '../../scripts/image-builder';
 import { describeWith } from '../support/requirements';

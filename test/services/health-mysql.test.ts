@@ -2,7 +2,7 @@ import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
 import { createApp } from '../../services/acts/app';
 import { SqlActsStore } from '../../services/acts/sql-store';
-import { silentLogger } from '../../services/shared/log';
+import { silentLogger } from '../../common/log';
 import { describeWith } from '../support/requirements';
 import { scratchMysqlDatabase } from './mysql';
 import { openActsDatabase } from './support';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
 import { createServiceApp } from '../../services/shared/service-app';
-import { silentLogger } from '../../services/shared/log';
+import { silentLogger } from '../../common/log';
 import { freePort } from '../support/requirements';
 import { act, actsHarness, usersHarness, type ActsHarness } from './support';
 

@@ -11,7 +11,7 @@ import type { ActsDatabase } from '../../services/acts/schema';
 import { SqlActsStore } from '../../services/acts/sql-store';
 import { httpUserDirectory } from '../../services/acts/user-directory';
 import { openDatabase, type Database } from '../../services/shared/database';
-import { silentLogger } from '../../services/shared/log';
+import { silentLogger } from '../../common/log';
 import { migrateToLatest } from '../../services/shared/migrate';
 import { createApp as createUsersApp } from '../../services/users/app';
 import { usersMigrations } from '../../services/users/migrations';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../../orchestrator/config';
-import { createLogger } from '../../../orchestrator/log';
+import { createLogger } from '../../../common/log';
 import { startOrchestrator } from '../../../orchestrator/orchestrator';
 import { createProcessRuntime } from '../../../orchestrator/process-runtime';
 import { eventually, freePortRange } from '../../orchestrator/helpers';

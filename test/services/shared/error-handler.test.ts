@@ -1,7 +1,7 @@
 import express from 'express';
 import request from 'supertest';
 import { errorHandler } from '../../../services/shared/error-handler';
-import { silentLogger } from '../../../services/shared/log';
+import { silentLogger } from '../../../common/log';
 
 function appThrowing(err: unknown) {
   const app = express();

@@ -2,7 +2,7 @@ import express from 'express';
 import request from 'supertest';
 import { errorHandler } from '../../../services/shared/error-handler';
 import { badRequest } from '../../../services/shared/http-error';
-import { silentLogger } from '../../../services/shared/log';
+import { silentLogger } from '../../../common/log';
 import { mountRoutes, type Route } from '../../../services/shared/routes';
 
 /** One router layer per path must keep every answer the guard-plus-method layers gave. */

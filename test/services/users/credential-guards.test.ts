@@ -2,7 +2,7 @@ import request from 'supertest';
 import { createApp } from '../../../services/users/app';
 import { HashingGate, Overloaded } from '../../../services/users/hashing-gate';
 import { clientAddress, LoginThrottle } from '../../../services/users/login-throttle';
-import { silentLogger } from '../../../services/shared/log';
+import { silentLogger } from '../../../common/log';
 import { SqlUsersStore } from '../../../services/users/sql-store';
 import { openUsersDatabase, PASSWORD, tempDir } from '../support';
 
