@@ -4,7 +4,7 @@
  */
 import type { Deployment, Host } from './deployment';
 import { exec, restartHost, waitForSystemd } from './hosts';
-import { request } from './http';
+import { getOnFreshConnection, request } from './http';
 import type { Json } from './intrinsics';
 import { dockerVolumeName } from './names';
 import { run, sleep, waitFor } from './process';
@@ -306,7 +306,7 @@ export async function hostStoppedUnderLoad({ deployment, lbUrl, log }: CheckCont
   let running = true;
   const worker = async () => {
     while (running) {
-      const result = await request(`${lbUrl}/api/v1/categories`, { timeoutMs: 10_000 });
+      const result = await getOnFreshConnection(`${lbUrl}/api/v1/categories`, 10_000);
       sent++;
       if (result.status !== 200 && result.status !== 204) failures.push(`${result.status || result.error}`);
     }
