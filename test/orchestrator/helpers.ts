@@ -28,6 +28,23 @@ export function runCommand(command: string, args: string[], options: SpawnOption
   return { child, output: () => output, exited };
 }
 
+/**
+ * `npm start` in its own process group, as a terminal runs it, so Ctrl-C (or a kill) can be sent
+ * to the group. npm itself may die of the SIGINT (exit null) while the system stops behind it.
+ */
+export function npmStart(args: string[]): CommandRun {
+  return runCommand('npm', ['start', '--silent', '--', ...args], { detached: true });
+}
+
+/** SIGKILL to a whole process group; one already gone is fine. */
+export function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
 export const FAKE_SERVICE = [process.execPath, '--import', 'tsx', 'test/support/fake-service.ts'];
 
 export interface Reply {

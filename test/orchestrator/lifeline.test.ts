@@ -11,25 +11,14 @@ import {
   eventually,
   freePortRange,
   isListening,
+  killGroup,
+  npmStart,
   processAlive,
   request,
-  runCommand,
   type CommandRun,
 } from './helpers';
 
 jest.setTimeout(120_000);
-
-function npmStart(args: string[]): CommandRun {
-  return runCommand('npm', ['start', '--silent', '--', ...args], { detached: true });
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-}
 
 function parentOf(pid: number): number {
   // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after its ')'.

@@ -10,10 +10,10 @@ import {
   eventually,
   freePortRange,
   isListening,
+  killGroup,
+  npmStart,
   processAlive,
   request,
-  runCommand,
-  type CommandRun,
 } from '../orchestrator/helpers';
 
 jest.setTimeout(90_000);
@@ -152,22 +152,6 @@ describe('the configuration npm start builds', () => {
     ]);
   });
 });
-
-/**
- * `npm start` in its own process group, as a terminal runs it, so Ctrl-C can be sent to the
- * group. npm itself may die of the SIGINT (exit null) while the system stops behind it.
- */
-function npmStart(args: string[]): CommandRun {
-  return runCommand('npm', ['start', '--silent', '--', ...args], { detached: true });
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-}
 
 const PASSWORD = '3d725109c7e7c0bfb9d709836735b56d943d263f';
 

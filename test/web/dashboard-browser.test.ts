@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { OrchestratorStatus } from '../../orchestrator/admin';
-import { eventually, freePortRange, request, runCommand, type CommandRun } from '../orchestrator/helpers';
+import { eventually, freePortRange, npmStart, request, type CommandRun } from '../orchestrator/helpers';
 import { CHROMIUM_PATH, describeWith, freePort } from '../support/requirements';
 
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
@@ -36,28 +36,20 @@ describeWith('browser', 'the orchestrator dashboard in a browser, on npm start',
     const usersFirstPort = await freePortRange(10);
     mkdirSync(ARTIFACTS, { recursive: true });
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'dashboard-browser-'));
-    run = runCommand(
-      'npm',
-      [
-        'start',
-        '--silent',
-        '--',
-        '--port',
-        String(frontDoor),
-        '--window-seconds',
-        String(WINDOW_SECONDS),
-        '--data-dir',
-        dataDir,
-        '--acts-first-port',
-        String(actsFirstPort),
-        '--users-first-port',
-        String(usersFirstPort),
-        '--admin-port',
-        '0',
-      ],
-      // Its own process group, as a terminal runs it, so the whole of it can be stopped.
-      { detached: true },
-    );
+    run = npmStart([
+      '--port',
+      String(frontDoor),
+      '--window-seconds',
+      String(WINDOW_SECONDS),
+      '--data-dir',
+      dataDir,
+      '--acts-first-port',
+      String(actsFirstPort),
+      '--users-first-port',
+      String(usersFirstPort),
+      '--admin-port',
+      '0',
+    ]);
     const printed = await eventually(() => {
       if (run!.child.exitCode !== null) throw new Error(run!.output());
       return /Dashboard: (http:\/\/\S+)/.exec(run!.output())?.[1] ?? undefined;
