@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     `${os.cpus().length} cores shared with everything else running: compare ratios, not absolute figures`,
   );
   const users = await startUsersStandIn();
-  const bare = await spawnAndWait(['-e', BARE_SCRIPT], {}, '/');
+  const bare = await spawnAndWait([process.execPath, '-e', BARE_SCRIPT], {}, '/');
   const bareRss = memory(bare.child.pid!).rss;
   await bare.stop();
   console.log(`bare node:http process, idle: RSS ${mb(bareRss)}`);
@@ -129,7 +129,11 @@ async function benchEngine(label: string, databaseUrl: string, usersUrl: string)
       const status = await post(acts.url, '/api/v1/acts', actBody(10_000 + actId, 'small', smallImage));
       if (status !== 201) throw new Error(`small upload answered ${status}`);
     }
-    floor = await spawnAndWait(['-e', FLOOR_SCRIPT], { DATABASE_URL: databaseUrl }, '/api/v1/categories');
+    floor = await spawnAndWait(
+      [process.execPath, '-e', FLOOR_SCRIPT],
+      { DATABASE_URL: databaseUrl },
+      '/api/v1/categories',
+    );
     const idle = { acts: idleActs, floor: memory(floor.child.pid!).rss };
 
     for (const [route, pathname] of [
@@ -295,17 +299,18 @@ async function post(base: string, pathname: string, body: unknown): Promise<numb
 // ---------------------------------------------------------------- parties
 
 function startActs(databaseUrl: string, usersUrl: string): Promise<Proc> {
-  const [, ...args] = bundledServiceCommand('acts');
   return spawnAndWait(
-    args,
+    bundledServiceCommand('acts'),
     { DATABASE_URL: databaseUrl, USERS_URL: usersUrl, PUBLIC_ORIGIN: 'http://bench', LOG_LEVEL: 'warn' },
     '/api/v1/_health',
   );
 }
 
-async function spawnAndWait(args: string[], env: Record<string, string>, probe: string): Promise<Proc> {
+/** Runs `command` (program first) and waits until `probe` answers 200. */
+async function spawnAndWait(command: string[], env: Record<string, string>, probe: string): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, args, {
+  const [program, ...args] = command as [string, ...string[]];
+  const child = spawn(program, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
