@@ -1,6 +1,8 @@
 /**
  * Docker replicas, measured against local processes in the same run:
- * - replacement: from the decision (remove the old replica) to the new one answering `_health`;
+ * - replacement: from the decision (remove the old replica) to the new one answering `_health`,
+ *   with a floor from the same run: the same replacement of a container from the same image
+ *   running a bare node:http server instead of the service (what the engine and node cost);
  * - exit notice: from `docker kill` / `kill -9` to the runtime's onExit (what takes a replica
  *   out of rotation before any probe);
  * - image sizes;
@@ -16,7 +18,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createDockerRuntime } from '../orchestrator/docker-runtime';
+import Docker from 'dockerode';
+import { createDockerRuntime, createRequest } from '../orchestrator/docker-runtime';
 import { silentLogger } from '../common/log';
 import { createProcessRuntime } from '../orchestrator/process-runtime';
 import type { ContainerRuntime, ReplicaInfo, ReplicaSpec } from '../orchestrator/runtime';
@@ -71,11 +74,53 @@ async function untilHealthy(port: number): Promise<void> {
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const spread = (values: number[]) => `${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)} ms`;
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ');
+
+const BARE_SERVER =
+  "require('http').createServer((q,r)=>{q.resume();r.writeHead(200,{'content-type':'application/json'});r.end('{}')}).listen(process.env.PORT)";
+
+/**
+ * The floor of a Docker replacement: remove the old container, create and start one of the
+ * same image, labels and port binding running a bare node:http server, until it answers 200.
+ */
+async function bareReplacements(image: string, port: number): Promise<number[]> {
+  const docker = new Docker();
+  const owner = `bench-bare-${randomBytes(3).toString('hex')}`;
+  const spec: ReplicaSpec = { pool: 'bench', port, internalPort: 8000, image, env: {}, specHash: 'bare' };
+  const start = async () => {
+    const container = await docker.createContainer({
+      ...createRequest(spec, {}, owner, '127.0.0.1'),
+      Cmd: ['node', '-e', BARE_SERVER],
+    });
+    await container.start();
+    await untilHealthy(port);
+    return container;
+  };
+  const samples: number[] = [];
+  let current = await start();
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      const decided = performance.now();
+      await current.remove({ force: true, v: true });
+      current = await start();
+      samples.push(performance.now() - decided);
+    }
+  } finally {
+    await current.remove({ force: true, v: true });
+  }
+  return samples;
+}
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 interface Figures {
   replacement: number;
+  replacements: number[];
   exitNotice: number;
 }
 
@@ -112,7 +157,7 @@ async function measure(
     await untilHealthy(spec.port);
   }
   await runtime.remove(current.id);
-  return { replacement: median(replacements), exitNotice: median(notices) };
+  return { replacement: median(replacements), replacements, exitNotice: median(notices) };
 }
 
 async function main(): Promise<void> {
@@ -129,6 +174,7 @@ async function main(): Promise<void> {
     console.log(`image ${imageName(service)}: ${(Number(stdout) / 1e6).toFixed(1)} MB`);
   }
 
+  const loadBefore = loadAverage();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'docker-bench-'));
   const processRuntime = createProcessRuntime({ cwd: repoRoot, logDir: path.join(dataDir, 'logs') });
   const processPort = await freePort();
@@ -170,6 +216,7 @@ async function main(): Promise<void> {
   );
   await dockerRuntime.close();
   rmSync(dataDir, { recursive: true, force: true });
+  const bare = await bareReplacements('acts:latest', await freePort());
 
   console.log(`\nmedians of ${ROUNDS}            process      docker    docker/process`);
   const row = (label: string, p: number, d: number) =>
@@ -182,10 +229,15 @@ async function main(): Promise<void> {
   const goal = REPLACEMENT_GOAL_MS;
   const docker = dockerFigures.replacement;
   console.log(
-    `Docker replacement → healthy: ${ms(docker)} against a goal of ${goal} ms: ` +
+    `Docker replacement → healthy: ${ms(docker)} (${spread(dockerFigures.replacements)}) against a goal of ${goal} ms: ` +
       (docker <= goal ? 'met' : `missed by ${ms(docker - goal)}`) +
       ` (${BEFORE_REPLACEMENT_MS} ms before this work, quiet machine)`,
   );
+  console.log(
+    `  floor, the same replacement of a bare node:http container from the same image: ${ms(median(bare))} (${spread(bare)});` +
+      ` replica - floor ${ms(docker - median(bare))}, replica / floor ${(docker / median(bare)).toFixed(2)}`,
+  );
+  console.log(`  load average ${loadBefore} before, ${loadAverage()} after`);
 
   await frontDoorCpu();
 }
