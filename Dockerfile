@@ -69,4 +69,5 @@ COPY --from=build --chown=node:node /app/data /data
 USER node
 EXPOSE ${PORT}
 STOPSIGNAL SIGTERM
-CMD ["node", "main.js"]
+# node's flags as services/shared/bundle.json's nodeFlags say (scripts/services-bundle.ts: why).
+CMD ["node", "--max-semi-space-size=4", "main.js"]

@@ -22,6 +22,13 @@ export const SERVICES_BUNDLE_DIR = 'data/bundle';
  */
 export const REPLICA_ENV: Readonly<Record<string, string>> = bundle.env;
 
+/**
+ * node's flags for every replica process, in process mode and in the images' command.
+ * `--max-semi-space-size=4` (MB): under sustained load V8 otherwise grows the young generation
+ * to 16 MB semi-spaces, about 25 MB more resident memory for no measurable CPU saved.
+ */
+export const REPLICA_NODE_FLAGS: readonly string[] = bundle.nodeFlags;
+
 /** Where the bundle of `service` is written, under `repoRoot`. */
 export function serviceBundlePath(repoRoot: string, service: ServiceName): string {
   return path.join(repoRoot, SERVICES_BUNDLE_DIR, `${service}.js`);
@@ -51,7 +58,8 @@ const built = new Map<ServiceName, string>();
 
 /**
  * The command that runs a service in process mode: plain node on its bundle, no loader, with
- * REPLICA_ENV (through `env`, which replaces itself with node: the process is node, same pid).
+ * REPLICA_ENV (through `env`, which replaces itself with node: the process is node, same pid)
+ * and REPLICA_NODE_FLAGS.
  * The bundle is built from the current sources on the first call in this process.
  */
 export function bundledServiceCommand(service: ServiceName): string[] {
@@ -64,6 +72,7 @@ export function bundledServiceCommand(service: ServiceName): string[] {
     '/usr/bin/env',
     ...Object.entries(REPLICA_ENV).map(([name, value]) => `${name}=${value}`),
     process.execPath,
+    ...REPLICA_NODE_FLAGS,
     file,
   ];
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { bundledServiceCommand, REPLICA_ENV } from '../../scripts/services-bundle';
+import { bundledServiceCommand, REPLICA_ENV, REPLICA_NODE_FLAGS } from '../../scripts/services-bundle';
 import { startService, REPO_ROOT, type ServiceProcess } from './processes';
 import { actsHarness, type ActsHarness } from './support';
 
@@ -13,6 +13,7 @@ describe('process mode runs the services bundled, as the images do', () => {
       '/usr/bin/env',
       ...Object.entries(REPLICA_ENV).map(([k, v]) => `${k}=${v}`),
       process.execPath,
+      ...REPLICA_NODE_FLAGS,
       expect.stringMatching(/\.js$/),
     ]);
     expect(command.join(' ')).not.toMatch(/tsx|--import|--loader/);
@@ -23,6 +24,7 @@ describe('process mode runs the services bundled, as the images do', () => {
     expect(dockerfile).toContain("require('./services/shared/bundle.json')");
     for (const [name, value] of Object.entries(REPLICA_ENV))
       expect(dockerfile).toMatch(new RegExp(`^ENV [^]*?\\b${name}=${value} `, 'm'));
+    expect(dockerfile).toContain(`CMD ["${['node', ...REPLICA_NODE_FLAGS, 'main.js'].join('", "')}"]`);
   });
 
   describe('the bundled acts service', () => {
