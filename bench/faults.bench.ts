@@ -281,35 +281,47 @@ async function loginFlood(runtime: ProcessRuntime, dir: string): Promise<string>
   ].join('\n');
 }
 
+/** Every section by default; `node --import tsx bench/faults.bench.ts login restart` runs only those. */
+const SECTIONS = ['faults', 'restart', 'login'] as const;
+
 async function main(): Promise<void> {
+  const asked = process.argv.slice(2);
+  const wanted = (section: (typeof SECTIONS)[number]) => asked.length === 0 || asked.includes(section);
+  const unknown = asked.filter((a) => !(SECTIONS as readonly string[]).includes(a));
+  if (unknown.length > 0)
+    throw new Error(`unknown section ${unknown.join(', ')}; sections: ${SECTIONS.join(', ')}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'faults-bench-'));
   const runtime = createProcessRuntime({ cwd: REPO_ROOT, logDir: path.join(dir, 'logs') });
   try {
-    const on = await faultRound(true, runtime, dir);
-    const off = await faultRound(false, runtime, dir);
-    console.log(
-      'acts as processes, 8 GET + 1 POST keep-alive connections through the front door, 1 s probes',
-    );
-    for (const name of Object.keys(on)) {
-      const [r, n] = [on[name]!, off[name]!];
-      const ejection =
-        r.outOfRotationMs !== undefined
-          ? `; out of rotation ${r.outOfRotationMs.toFixed(0)} ms after the fault (retries off: ${n.outOfRotationMs!.toFixed(0)} ms)`
-          : '';
+    if (wanted('faults')) await faults(runtime, dir);
+    if (wanted('restart')) {
+      const gap = await restartGap(runtime, dir);
       console.log(
-        `${name}: failed GETs ${r.getsFailed}/${r.gets} with retries, ${n.getsFailed}/${n.gets} without; ` +
-          `failed POSTs ${r.postsFailed}/${r.posts} with, ${n.postsFailed}/${n.posts} without${ejection}`,
+        `orchestrator restart (stop, start in the same process, adopt, first answer): ${gap.gapMs.toFixed(0)} ms ` +
+          `front door closed; replica ${gap.sameReplica ? 'adopted, not restarted' : 'RESTARTED'}`,
       );
-      console.log(`  with retries: ${r.detail}\n  without:      ${n.detail}`);
     }
-    const gap = await restartGap(runtime, dir);
-    console.log(
-      `orchestrator restart (stop, start in the same process, adopt, first answer): ${gap.gapMs.toFixed(0)} ms ` +
-        `front door closed; replica ${gap.sameReplica ? 'adopted, not restarted' : 'RESTARTED'}`,
-    );
-    console.log(await loginFlood(runtime, dir));
+    if (wanted('login')) console.log(await loginFlood(runtime, dir));
   } finally {
     await runtime.removeAll();
+  }
+}
+
+async function faults(runtime: ProcessRuntime, dir: string): Promise<void> {
+  const on = await faultRound(true, runtime, dir);
+  const off = await faultRound(false, runtime, dir);
+  console.log('acts as processes, 8 GET + 1 POST keep-alive connections through the front door, 1 s probes');
+  for (const name of Object.keys(on)) {
+    const [r, n] = [on[name]!, off[name]!];
+    const ejection =
+      r.outOfRotationMs !== undefined
+        ? `; out of rotation ${r.outOfRotationMs.toFixed(0)} ms after the fault (retries off: ${n.outOfRotationMs!.toFixed(0)} ms)`
+        : '';
+    console.log(
+      `${name}: failed GETs ${r.getsFailed}/${r.gets} with retries, ${n.getsFailed}/${n.gets} without; ` +
+        `failed POSTs ${r.postsFailed}/${r.posts} with, ${n.postsFailed}/${n.posts} without${ejection}`,
+    );
+    console.log(`  with retries: ${r.detail}\n  without:      ${n.detail}`);
   }
 }
 
