@@ -6,9 +6,11 @@
  *   - `_crash` sent straight to one replica's port, then the replacement;
  *   - SIGKILL of one replica, then the replacement;
  *   - a scale-down from 3 replicas to 1.
- * Also: time from each fault to the replica leaving the rotation, the orchestrator's restart
- * gap (stop, start again, adopt, first answer through the front door), and a login flood's
- * effect on another request of the users replica, against the same request without a flood.
+ * Also: time from each fault to the replica leaving the rotation; the orchestrator's restart
+ * gap (stop, start again, adopt, first answer through the front door), in one process and, with
+ * Docker replicas, after a SIGKILL of the real orchestrator process; and a login flood against
+ * `npm start`: another request's p99 during it against the same request just before.
+ * Sections: `node --import tsx bench/faults.bench.ts [faults] [restart] [login]` (default: all).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
