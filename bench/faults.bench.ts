@@ -331,10 +331,14 @@ function signIn(agent: http.Agent, port: number, k: number): Promise<number> {
   });
 }
 
-/** Resident memory high-water mark of a process, in MB. */
-function peakMb(pid: number): number {
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-  return kb / 1024;
+/** Resident memory high-water mark of a process, in MB; undefined once it is gone (replaced). */
+function peakMb(pid: number): number | undefined {
+  try {
+    const kb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+    return kb / 1024;
+  } catch {
+    return undefined;
+  }
 }
 
 interface UsersReplica {
@@ -408,7 +412,7 @@ async function loginFlood(dir: string): Promise<string> {
       sample(forMs(FLOOD_MS)),
       sample(forMs(FLOOD_MS), replica.port),
     ]);
-    const peakBefore = peakMb(pid);
+    const peakBefore = peakMb(pid) ?? NaN;
 
     const flood = spawn(process.execPath, ['--import', 'tsx', __filename, 'flood-client', String(port)], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -442,7 +446,7 @@ async function loginFlood(dir: string): Promise<string> {
       `  the same straight to the users replica's port (no front door): p99 ${percentile(quietDirect.latencies, 99).toFixed(1)} ms without, ` +
         `${percentile(duringDirect.latencies, 99).toFixed(1)} ms during (p50 ${percentile(duringDirect.latencies, 50).toFixed(1)} ms)`,
       `flood / baseline p99: ${(d99 / q99).toFixed(2)}× (goal: p99 ≤ 100 ms during the flood); ` +
-        `users replica peak RSS ${peakBefore.toFixed(0)} → ${peakMb(pid).toFixed(0)} MB, ` +
+        `users replica peak RSS ${peakBefore.toFixed(0)} → ${peakMb(pid)?.toFixed(0) ?? '(gone)'} MB, ` +
         `${after.id === replica.id ? 'not replaced' : `REPLACED (${after.restarts} restarts)`}`,
     ].join('\n');
   } finally {
