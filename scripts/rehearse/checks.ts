@@ -431,7 +431,10 @@ export async function logsShipped({ deployment }: CheckContext): Promise<string>
     `systemctl start selfieless-logrotate.service && ${rotateCommand.replace('logrotate ', 'logrotate --force ')}`,
   );
   const rotated = Number(inHost(host, `stat -c %s ${HOST_LOG_PATHS.orchestrator}.1`));
-  inHost(host, 'curl -fsS -X POST http://127.0.0.1:8000/api/v1/_crash -o /dev/null');
+  // A replica's crash makes the orchestrator write its next lines.
+  const [crashed] = replicas(host);
+  if (!crashed) throw new Error('no acts container to crash');
+  inHost(host, `curl -fsS -X POST http://127.0.0.1:${crashed.port}/api/v1/_crash -o /dev/null`);
   await waitFor(
     `the orchestrator's next line in the rotated ${HOST_LOG_PATHS.orchestrator}`,
     () => (orchestratorLogLines(host).some((l) => l.msg === 'replica exited') ? true : undefined),
