@@ -349,53 +349,54 @@ interface AgentFileEntry {
   publish_multi_logs?: boolean;
 }
 
+const AGENT_HOME = '/opt/aws/amazon-cloudwatch-agent';
+
 /**
- * The CloudWatch agent's configuration as the host fetched it: its log group is the stack's
- * (14 days, deleted with the stack), and the files it names exist and hold what the
- * orchestrator and each replica wrote last. Rotation keeps the orchestrator writing to the
- * file the agent tails.
+ * One host's CloudWatch agent as the host fetched its configuration: it runs, ships to its own
+ * service's log group as the template creates it (14 days, deleted with the stack), and the
+ * files it names exist and hold what the running orchestrator and each replica wrote.
  */
-export async function logsShipped({ deployment }: CheckContext): Promise<string> {
-  const host = actsHosts(deployment)[0];
-  const status = JSON.parse(
-    inHost(host, '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a status'),
-  ) as {
+function shippedFrom(deployment: Deployment, host: Host): string {
+  const status = JSON.parse(inHost(host, `${AGENT_HOME}/bin/amazon-cloudwatch-agent-ctl -a status`)) as {
     status: string;
   };
-  if (status.status !== 'running') throw new Error(`the CloudWatch agent is ${status.status}`);
-  const configs = inHost(host, 'cat /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.d/file_*');
+  if (status.status !== 'running')
+    throw new Error(`${host.hostId}: the CloudWatch agent is ${status.status}`);
+  const configs = inHost(host, `cat ${AGENT_HOME}/etc/amazon-cloudwatch-agent.d/file_*`);
   const entries = (
     JSON.parse(configs) as { logs: { logs_collected: { files: { collect_list: AgentFileEntry[] } } } }
   ).logs.logs_collected.files.collect_list;
 
-  for (const group of new Set(entries.map((e) => e.log_group_name))) {
+  const groups = [...new Set(entries.map((e) => e.log_group_name))];
+  for (const group of groups) {
+    if (!group.endsWith(`/${host.group.service}`))
+      throw new Error(`${host.hostId} ships to ${group}, not its service's group`);
     const resource = Object.values(deployment.template.Resources).find(
       (r) => r.Type === 'AWS::Logs::LogGroup' && r.Properties?.LogGroupName === group,
     );
-    if (!resource) throw new Error(`the agent ships to ${group}, which the template does not create`);
+    if (!resource) throw new Error(`${host.hostId} ships to ${group}, which the template does not create`);
     if (resource.Properties?.RetentionInDays !== LOG_RETENTION_DAYS || resource.DeletionPolicy !== 'Delete')
       throw new Error(
         `${group}: retention ${String(resource.Properties?.RetentionInDays)} days, DeletionPolicy ${String(resource.DeletionPolicy)}`,
       );
   }
-  const files = new Map<AgentFileEntry, string[]>();
-  for (const entry of entries) {
+  const shipped = entries.flatMap((entry) => {
     const matched = inHost(host, `compgen -G '${entry.file_path}' || true`).split('\n').filter(Boolean);
-    if (matched.length === 0) throw new Error(`the agent's ${entry.file_path} matches no file`);
-    files.set(entry, matched);
-  }
-  const covers = (file: string) => entries.some((e) => files.get(e)!.includes(file));
+    if (matched.length === 0)
+      throw new Error(`${host.hostId}: the agent's ${entry.file_path} matches no file`);
+    return matched;
+  });
 
   // The orchestrator running now writes into the shipped file.
-  if (!covers(HOST_LOG_PATHS.orchestrator))
-    throw new Error(`the agent does not ship ${HOST_LOG_PATHS.orchestrator}`);
+  if (!shipped.includes(HOST_LOG_PATHS.orchestrator))
+    throw new Error(`${host.hostId}: the agent does not ship ${HOST_LOG_PATHS.orchestrator}`);
   const startedAt = Number(
     inHost(host, `date -d "$(systemctl show -p ExecMainStartTimestamp --value ${ORCHESTRATOR_UNIT})" +%s%3N`),
   );
   const sinceStart = orchestratorLogLines(host).filter((l) => Date.parse(l.time) >= startedAt - 1000);
   if (!sinceStart.some((l) => l.msg === 'listening'))
     throw new Error(
-      `no 'listening' line of the orchestrator started at ${new Date(startedAt).toISOString()} in ${HOST_LOG_PATHS.orchestrator}`,
+      `${host.hostId}: no 'listening' line of the orchestrator started at ${new Date(startedAt).toISOString()} in ${HOST_LOG_PATHS.orchestrator}`,
     );
 
   // Each replica's stdout lands in a shipped file, each line tagged with the container's name.
@@ -405,7 +406,8 @@ export async function logsShipped({ deployment }: CheckContext): Promise<string>
       host,
       `docker inspect --format '{{.LogPath}} {{.Name}}' ${replica.id}`,
     ).split(' ');
-    if (!covers(logPath)) throw new Error(`${replica.id}'s log ${logPath} is not in the agent's files`);
+    if (!shipped.includes(logPath))
+      throw new Error(`${host.hostId}: ${replica.id}'s log ${logPath} is not in the agent's files`);
     const last = JSON.parse(inHost(host, `tail -n 1 ${logPath}`)) as {
       log: string;
       attrs?: { tag?: string };
@@ -417,9 +419,15 @@ export async function logsShipped({ deployment }: CheckContext): Promise<string>
       throw new Error(`${logPath}: tag ${String(last.attrs?.tag)}, container ${name}`);
     tags.push(last.attrs.tag);
   }
+  if (tags.length === 0) throw new Error(`${host.hostId}: no replica to check`);
+  return `${host.hostId} -> ${groups.join(', ')}: ${shipped.length} files, ${sinceStart.length} orchestrator lines since its start, replica lines tagged ${tags.join(', ')}`;
+}
 
-  // Rotation: forced once, with the timer's own command; the orchestrator keeps writing to the
-  // truncated file (its descriptor appends), which is the one the agent tails.
+/**
+ * A forced rotation, with the timer's own command: the orchestrator keeps writing to the
+ * truncated file (its descriptor appends), which is the one the agent tails.
+ */
+async function rotationKeepsShipping(host: Host): Promise<string> {
   if (inHost(host, 'systemctl is-active selfieless-logrotate.timer') !== 'active')
     throw new Error('selfieless-logrotate.timer is not active');
   const rotateCommand = unitProperty(host, 'ExecStart', 'selfieless-logrotate.service')
@@ -440,10 +448,14 @@ export async function logsShipped({ deployment }: CheckContext): Promise<string>
     () => (orchestratorLogLines(host).some((l) => l.msg === 'replica exited') ? true : undefined),
     30_000,
   );
-  const lines = entries.map(
-    (e) => `${e.log_group_name} ${e.log_stream_name} <- ${e.file_path} (${files.get(e)!.length})`,
-  );
-  return `${lines.join('; ')}; ${sinceStart.length} orchestrator line(s) since its start; replica lines tagged ${tags.join(', ')}; rotation: ${sizeBefore} B -> .1 of ${rotated} B, the orchestrator kept writing to the file`;
+  return `rotation on ${host.hostId}: ${sizeBefore} B -> .1 of ${rotated} B, the orchestrator kept writing to the file`;
+}
+
+/** The logs every host's CloudWatch agent would ship, and the rotation that bounds them. */
+export async function logsShipped({ deployment }: CheckContext): Promise<string> {
+  const hosts = deployment.hosts.map((host) => shippedFrom(deployment, host));
+  const rotation = await rotationKeepsShipping(actsHosts(deployment)[0]);
+  return `${hosts.join('; ')}; ${rotation}`;
 }
 
 async function writeMarkerData(lbUrl: string, tag: string): Promise<void> {
