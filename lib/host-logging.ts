@@ -44,6 +44,7 @@ export const CONTAINER_LOG_LIMITS = { maxSize: '10m', maxFile: '3' } as const;
 /** The CloudWatch agent's configuration: logs only (no metrics, so no extra permissions). */
 export function cloudWatchAgentConfig(logGroupName: string): object {
   return {
+    // Docker keeps the containers' logs readable by root only.
     agent: { run_as_user: 'root' },
     logs: {
       logs_collected: {
