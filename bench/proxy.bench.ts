@@ -1,7 +1,8 @@
 /**
  * The proxy hop: requests/s, latency and CPU per request through the front door, against the
  * same two trivial backends reached directly and through nginx (when installed), all measured
- * in this run with wrk; latency again at about half of the front door's saturation (wrk
+ * in this run with wrk, the front door and nginx in alternating rounds so that both see the
+ * same load on a shared machine; latency again at about half of the front door's saturation (wrk
  * connections paced with its delay() hook, since wrk2 is not available). Then the front door's
  * memory before and after ~1,000,000 requests of which 5% are aborted by the client.
  * BENCH_QUICK=1 shortens every phase.
@@ -33,6 +34,8 @@ const WRK_SECONDS = QUICK ? 4 : 10;
  * it still measured 600-900 µs of CPU per request, against 130-280 µs after this one.
  */
 const WARMUP_SECONDS = 6;
+/** Alternating measured runs of the front door and nginx per comparison. */
+const ROUNDS = 3;
 const MEMORY_REQUESTS = QUICK ? 100_000 : 1_000_000;
 const ABORT_SHARE = 0.05;
 const NGINX = '/usr/sbin/nginx';
@@ -135,51 +138,53 @@ async function orchestrate(): Promise<void> {
     await wrk(url(frontDoorPort), 32, WARMUP_SECONDS);
     const direct = await wrk(url(backendPorts[0]), 32, WRK_SECONDS);
     printRow('backend direct', direct);
-    const cpuBefore = (await statsOf(frontDoor)).cpuMicros;
-    const front = await wrk(url(frontDoorPort), 32, WRK_SECONDS);
-    const frontCpuPerRequest = ((await statsOf(frontDoor)).cpuMicros - cpuBefore) / front.requests;
-    printRow('front door', front, frontCpuPerRequest);
 
-    let nginx: WrkResult | undefined;
-    let nginxOneWorker: WrkResult | undefined;
-    let nginxCpuPerRequest: number | undefined;
+    let front: WrkResult;
     if (existsSync(NGINX)) {
-      for (const workers of ['auto', '1'] as const) {
-        const nginxPort = await freePort();
-        const { stop, pid } = startNginx(nginxPort, backendPorts, workers);
-        nginxStop = stop;
-        try {
-          await waitForHttp(nginxPort);
-          await wrk(url(nginxPort), 32, WARMUP_SECONDS);
-          const cpuStart = processTreeCpuMicros(pid);
-          const result = await wrk(url(nginxPort), 32, WRK_SECONDS);
-          const cpuPerRequest = (processTreeCpuMicros(pid) - cpuStart) / result.requests;
-          printRow(`nginx (${workers === 'auto' ? 'auto workers' : '1 worker'})`, result, cpuPerRequest);
-          if (workers === 'auto') {
-            nginx = result;
-            nginxCpuPerRequest = cpuPerRequest;
-          } else nginxOneWorker = result;
-        } finally {
-          stop();
-          nginxStop = undefined;
-        }
+      const nginxPort = await freePort();
+      const nginx = startNginx(nginxPort, backendPorts, 'auto');
+      nginxStop = nginx.stop;
+      try {
+        await waitForHttp(nginxPort);
+        await wrk(url(nginxPort), 32, WARMUP_SECONDS);
+        const rounds = await alternatingRounds(
+          {
+            label: 'front door',
+            url: url(frontDoorPort),
+            cpuMicros: async () => (await statsOf(frontDoor)).cpuMicros,
+          },
+          {
+            label: 'nginx (auto workers)',
+            url: url(nginxPort),
+            cpuMicros: async () => processTreeCpuMicros(nginx.pid),
+          },
+        );
+        front = rounds.medianFront;
+      } finally {
+        nginx.stop();
+        nginxStop = undefined;
+      }
+      const oneWorkerPort = await freePort();
+      const oneWorker = startNginx(oneWorkerPort, backendPorts, '1');
+      nginxStop = oneWorker.stop;
+      try {
+        await waitForHttp(oneWorkerPort);
+        await wrk(url(oneWorkerPort), 32, WARMUP_SECONDS);
+        const result = await wrk(url(oneWorkerPort), 32, WRK_SECONDS);
+        printRow('nginx (1 worker)', result);
+        console.log(
+          `front door (median round) / nginx (1 worker) requests/s: ${ratio(front.rps, result.rps)}`,
+        );
+      } finally {
+        oneWorker.stop();
+        nginxStop = undefined;
       }
     } else {
       console.log(`nginx: skipped (${NGINX} not installed)`);
+      front = await wrk(url(frontDoorPort), 32, WRK_SECONDS);
+      printRow('front door', front);
     }
-
-    console.log('');
     console.log(`front door / backend direct  requests/s ratio: ${ratio(front.rps, direct.rps)}`);
-    if (nginx)
-      console.log(
-        `front door / nginx (auto)     requests/s ratio: ${ratio(front.rps, nginx.rps)}  (goal >= 0.8)`,
-      );
-    if (nginxCpuPerRequest !== undefined)
-      console.log(
-        `proxy CPU per request, front door / nginx (auto): ${ratio(frontCpuPerRequest, nginxCpuPerRequest)}  (goal <= 1.5)`,
-      );
-    if (nginxOneWorker)
-      console.log(`front door / nginx (1 worker) requests/s ratio: ${ratio(front.rps, nginxOneWorker.rps)}`);
     console.log(`added p99 at saturation vs direct: ${(front.p99Ms - direct.p99Ms).toFixed(2)} ms`);
 
     // Half of saturation, the same for both: every connection waits between its requests
@@ -259,35 +264,33 @@ async function overActsReplicas(
     const url = (port: number) => `http://127.0.0.1:${port}/api/v1/categories`;
 
     await wrk(url(frontDoorPort), 32, WARMUP_SECONDS);
-    const cpuBefore = (await statsOf(frontDoor)).cpuMicros;
-    const front = await wrk(url(frontDoorPort), 32, WRK_SECONDS);
-    printRow('front door', front, ((await statsOf(frontDoor)).cpuMicros - cpuBefore) / front.requests);
     if (!existsSync(NGINX)) {
+      const front = await wrk(url(frontDoorPort), 32, WRK_SECONDS);
+      printRow('front door', front);
       console.log(`nginx: skipped (${NGINX} not installed)`);
       return;
     }
     const nginxPort = await freePort();
     const { stop, pid } = startNginx(nginxPort, replicaPorts, 'auto');
     onNginx(stop);
+    let front: WrkResult;
     try {
       await waitForHttp(nginxPort, '/api/v1/categories');
       await wrk(url(nginxPort), 32, WARMUP_SECONDS);
-      const cpuStart = processTreeCpuMicros(pid);
-      const viaNginx = await wrk(url(nginxPort), 32, WRK_SECONDS);
-      printRow('nginx (auto workers)', viaNginx, (processTreeCpuMicros(pid) - cpuStart) / viaNginx.requests);
-      // The replicas keep warming up while measured, so nginx sits between two front-door
-      // runs and is compared with their mean; neither side gets the warmer replicas.
-      const cpuAgain = (await statsOf(frontDoor)).cpuMicros;
-      const frontAgain = await wrk(url(frontDoorPort), 32, WRK_SECONDS);
-      printRow(
-        'front door, after nginx',
-        frontAgain,
-        ((await statsOf(frontDoor)).cpuMicros - cpuAgain) / frontAgain.requests,
+      const rounds = await alternatingRounds(
+        {
+          label: 'front door',
+          url: url(frontDoorPort),
+          cpuMicros: async () => (await statsOf(frontDoor)).cpuMicros,
+        },
+        {
+          label: 'nginx (auto workers)',
+          url: url(nginxPort),
+          cpuMicros: async () => processTreeCpuMicros(pid),
+        },
+        '  (goal >= 0.95 for requests/s)',
       );
-      const frontMean = (front.rps + frontAgain.rps) / 2;
-      console.log(
-        `front door (mean of both runs) / nginx over acts replicas, requests/s: ${ratio(frontMean, viaNginx.rps)}  (goal >= 0.95)`,
-      );
+      front = rounds.medianFront;
     } finally {
       stop();
       onNginx(undefined);
@@ -299,6 +302,58 @@ async function overActsReplicas(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface Contender {
+  label: string;
+  url: string;
+  /** CPU time used so far by the contender's processes, in microseconds. */
+  cpuMicros(): Promise<number>;
+}
+
+/**
+ * The front door and its peer measured in turns (front, peer, front, peer, ...), each ratio
+ * taken within one round: on a shared machine whose load swings within minutes, one run of
+ * each far apart in time compares the load more than the proxies. Prints every round and the
+ * median of the per-round ratios; returns the front door's median run by requests/s.
+ */
+async function alternatingRounds(
+  frontDoor: Contender,
+  peer: Contender,
+  goalNote = '  (goals: requests/s >= 0.8, CPU <= 1.5)',
+): Promise<{ medianFront: WrkResult }> {
+  const fronts: WrkResult[] = [];
+  const rpsRatios: number[] = [];
+  const cpuRatios: number[] = [];
+  const measure = async (who: Contender): Promise<{ result: WrkResult; cpu: number }> => {
+    const before = await who.cpuMicros();
+    const result = await wrk(who.url, 32, WRK_SECONDS);
+    return { result, cpu: ((await who.cpuMicros()) - before) / result.requests };
+  };
+  for (let round = 1; round <= ROUNDS; round++) {
+    const f = await measure(frontDoor);
+    const p = await measure(peer);
+    printRow(`${frontDoor.label} #${round}`, f.result, f.cpu);
+    printRow(`${peer.label} #${round}`, p.result, p.cpu);
+    fronts.push(f.result);
+    rpsRatios.push(f.result.rps / p.result.rps);
+    cpuRatios.push(f.cpu / p.cpu);
+  }
+  const list = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ');
+  console.log(
+    `${frontDoor.label} / ${peer.label}, per round: requests/s ${list(rpsRatios)}; CPU per request ${list(cpuRatios)}`,
+  );
+  console.log(
+    `${frontDoor.label} / ${peer.label}, median: requests/s ${median(rpsRatios).toFixed(2)}, CPU per request ${median(cpuRatios).toFixed(2)}×${goalNote}`,
+  );
+  const byRps = [...fronts].sort((a, b) => a.rps - b.rps);
+  return { medianFront: byRps[Math.floor(byRps.length / 2)] };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /**

@@ -46,6 +46,12 @@ export const USERS_PATH_PATTERN = '/api/v1/users*';
 /** The orchestrator answers `/` itself: 200 only while a replica is in rotation; never forwarded or counted. */
 export const HEALTH_CHECK_PATH = '/';
 export const SYSTEMD_UNIT_PATH = 'host/selfieless-orchestrator.service';
+/** The orchestrator log file's rotation: its logrotate config and the timer that runs it. */
+export const LOG_ROTATION_PATHS = {
+  config: 'host/selfieless-logrotate.conf',
+  service: 'host/selfieless-logrotate.service',
+  timer: 'host/selfieless-logrotate.timer',
+} as const;
 /** The stack parameter holding the hosts' AMI (docs/deploy.md: choosing and refreshing it). */
 export const HOST_IMAGE_PARAMETER = 'HostImageId';
 /** How long the load balancer lets a leaving host finish its requests (the orchestrator drains in 30 s). */
@@ -152,7 +158,13 @@ export class SelfieLessActsStack extends Stack {
     this.database = database;
 
     const budget = replicaBudget(settings.instanceType, settings.database);
-    const systemdUnit = readFileSync(path.join(repoRoot, SYSTEMD_UNIT_PATH), 'utf8');
+    const hostFile = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
+    const systemdUnit = hostFile(SYSTEMD_UNIT_PATH);
+    const logRotation = {
+      config: hostFile(LOG_ROTATION_PATHS.config),
+      service: hostFile(LOG_ROTATION_PATHS.service),
+      timer: hostFile(LOG_ROTATION_PATHS.timer),
+    };
     const instanceType = new ec2.InstanceType(settings.instanceType);
     const publicHost = settings.domainName ?? loadBalancer.loadBalancerDnsName;
     const hosts = (service: ServiceName) =>
@@ -171,6 +183,7 @@ export class SelfieLessActsStack extends Stack {
         // The load balancer's default route is the acts hosts, so their front doors serve the UI.
         serveWebUi: service === 'acts',
         systemdUnit,
+        logRotation,
         ...(database?.secret ? { databaseSecret: database.secret } : {}),
         notifications: alarmTopic,
         rootVolumeGiB: 16,

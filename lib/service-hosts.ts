@@ -4,15 +4,26 @@
  * Auto Scaling group that CloudFormation gates on each host's health signal, both when the
  * group is created and when a new template version replaces its hosts one at a time.
  */
-import { DockerBuildSecret, Duration, Lazy, Stack, Tags, Validations, type CfnElement } from 'aws-cdk-lib';
+import {
+  DockerBuildSecret,
+  Duration,
+  Lazy,
+  RemovalPolicy,
+  Stack,
+  Tags,
+  Validations,
+  type CfnElement,
+} from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { LOG_RETENTION_DAYS } from './host-logging';
 import { DOCKERFILE, imageBuildArgs, NPM_CA_SECRET_ID } from './service-images';
 import type { HostRange } from './settings';
 import { HEALTH_WAIT_SECONDS, renderUserData, type ServiceName } from './user-data';
@@ -35,6 +46,8 @@ export interface ServiceHostsProps {
   usersUrl: string;
   serveWebUi: boolean;
   systemdUnit: string;
+  /** Texts of host/selfieless-logrotate.{conf,service,timer}. */
+  logRotation: { config: string; service: string; timer: string };
   /** The RDS credentials secret; absent when each host runs its own database container. */
   databaseSecret?: secretsmanager.ISecret;
   /** Where launches, terminations and failures of hosts are announced. */
@@ -50,6 +63,8 @@ export class ServiceHosts extends Construct {
   readonly group: autoscaling.AutoScalingGroup;
   readonly image: DockerImageAsset;
   readonly securityGroup: ec2.SecurityGroup;
+  /** The orchestrator's and the containers' lines of every host of this service. */
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ServiceHostsProps) {
     super(scope, id);
@@ -79,9 +94,17 @@ export class ServiceHosts extends Construct {
       allowAllOutbound: true,
     });
 
+    // Named after the stack and service, so an operator finds it, and deleted with the stack.
+    const logGroupName = `/${Stack.of(this).stackName}/${service}`;
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName,
+      retention: retentionDays(LOG_RETENTION_DAYS),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: `${service} hosts: pull the image, read the orchestrator bundle and database secret, Session Manager`,
+      description: `${service} hosts: pull the image, read the orchestrator bundle and database secret, write their logs, Session Manager`,
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
 
@@ -91,21 +114,24 @@ export class ServiceHosts extends Construct {
       produce: () => stack.getLogicalId(this.group.node.defaultChild as CfnElement),
     });
     const userData = ec2.UserData.custom(
-      renderUserData({
-        service,
-        region: stack.region,
-        stackName: stack.stackName,
-        signalResource,
-        imageUri: this.image.imageUri,
-        orchestratorBundleUrl: props.orchestratorBundle.s3ObjectUrl,
-        usersUrl: props.usersUrl,
-        serveWebUi: props.serveWebUi,
-        systemdUnit: props.systemdUnit,
-        maxReplicas: props.maxReplicas,
-        database: props.databaseSecret
-          ? { kind: 'rds', secretArn: props.databaseSecret.secretArn }
-          : { kind: 'container' },
-      }),
+      renderUserData(
+        {
+          service,
+          region: stack.region,
+          stackName: stack.stackName,
+          signalResource,
+          imageUri: this.image.imageUri,
+          orchestratorBundleUrl: props.orchestratorBundle.s3ObjectUrl,
+          usersUrl: props.usersUrl,
+          serveWebUi: props.serveWebUi,
+          systemdUnit: props.systemdUnit,
+          maxReplicas: props.maxReplicas,
+          database: props.databaseSecret
+            ? { kind: 'rds', secretArn: props.databaseSecret.secretArn }
+            : { kind: 'container' },
+        },
+        { logGroupName, rotation: props.logRotation },
+      ),
     );
 
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
@@ -163,6 +189,9 @@ export class ServiceHosts extends Construct {
       }),
     });
 
+    // Deleted before its log group: no host ships lines into a group being deleted.
+    this.group.node.addDependency(this.logGroup);
+
     this.image.repository.grantPull(role);
     // Read exactly one object: the bundle. (Asset.grantRead would open the whole asset bucket.)
     role.addToPrincipalPolicy(
@@ -172,6 +201,10 @@ export class ServiceHosts extends Construct {
       }),
     );
     props.databaseSecret?.grantRead(role);
+    // logs:CreateLogStream and logs:PutLogEvents on this group's streams: all the agent calls
+    // while the group exists and its config sets no retention. Without logs:CreateLogGroup, a
+    // host still running while \`cdk destroy\` deletes the group cannot bring it back.
+    this.logGroup.grantWrite(role);
 
     this.acknowledgeFindings(role);
   }
@@ -190,4 +223,10 @@ export class ServiceHosts extends Construct {
       },
     );
   }
+}
+
+function retentionDays(days: number): logs.RetentionDays {
+  if (!Object.values(logs.RetentionDays).includes(days))
+    throw new Error(`CloudWatch Logs cannot keep logs ${days} days`);
+  return days as logs.RetentionDays;
 }

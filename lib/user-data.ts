@@ -4,9 +4,10 @@
  * and run the result through shellcheck.
  *
  * The script's interface to the machine (stable; the deploy rehearsal provides exactly this):
- * - `dnf install -y` of Amazon Linux 2023 packages: docker, nodejs22, aws-cfn-bootstrap, unzip
- *   (and awscli-2 only when `aws` is missing);
- * - `systemctl` (daemon-reload, enable --now docker / the orchestrator unit);
+ * - `dnf install -y` of Amazon Linux 2023 packages: docker, nodejs22, aws-cfn-bootstrap, unzip,
+ *   amazon-cloudwatch-agent, logrotate (and awscli-2 only when `aws` is missing);
+ * - `systemctl` (daemon-reload, enable --now docker / the log rotation timer / the orchestrator unit);
+ * - `amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:PATH`;
  * - instance metadata with IMDSv2 (`curl` to 169.254.169.254: token, then `public-ipv4` on the
  *   acts host);
  * - `aws ecr get-login-password | docker login`, `aws s3 cp` of the orchestrator bundle zip,
@@ -16,7 +17,9 @@
  * - `node-22` to read the database secret's JSON (from stdin, never from argv);
  * - files: /etc/selfieless/orchestrator.json (0640 root:selfieless), /opt/selfieless (the
  *   bundle), /etc/systemd/system/selfieless-orchestrator.service, and with the on-host
- *   database /etc/selfieless/mysql.env (0600).
+ *   database /etc/selfieless/mysql.env (0600); for the logs (lib/host-logging.ts)
+ *   /etc/docker/daemon.json, /var/log/selfieless, the agent's config, logrotate's config and
+ *   its timer.
  * It runs with `set -Eeuo pipefail`; any exit before the end signals failure to
  * CloudFormation with the step it happened in. Success is signalled only once the orchestrator answers `/`
  * with 200, which it does only while a replica of its pool is in rotation.
@@ -32,9 +35,16 @@
  *   published on the Docker bridge gateway (172.17.0.1) only: containers on the default
  *   bridge reach it there; the VPC does not.
  */
+import path from 'node:path';
 import { servicePool, type OrchestratorConfigFile } from '../common/orchestrator-config';
 import { REPLICA_LIMITS, SERVICES, type ServiceName } from '../common/topology';
 import { DATABASE_CONTAINER_MIB } from './host-capacity';
+import {
+  CLOUDWATCH_AGENT_CTL,
+  cloudWatchAgentConfig,
+  DOCKER_DAEMON_CONFIG,
+  HOST_LOG_PATHS,
+} from './host-logging';
 
 export type { ServiceName };
 
@@ -67,6 +77,14 @@ export interface UserDataInputs {
   database: DatabaseAccess;
 }
 
+/** Where the host's logs go (lib/host-logging.ts). */
+export interface HostLogging {
+  /** CloudWatch Logs group the agent ships this host's logs to. */
+  logGroupName: string;
+  /** Texts of host/selfieless-logrotate.{conf,service,timer}. */
+  rotation: { config: string; service: string; timer: string };
+}
+
 /** Where things live on a host; the systemd unit names the same paths. */
 export const INSTANCE_PATHS = {
   installDir: '/opt/selfieless',
@@ -80,7 +98,14 @@ export const DATABASE_IMAGE = 'public.ecr.aws/docker/library/mariadb:11';
 export const DOCKER_BRIDGE_GATEWAY = '172.17.0.1';
 /** How long a new host may take to serve before it reports failure (image pull, first replica). */
 export const HEALTH_WAIT_SECONDS = 600;
-export const AL2023_PACKAGES = ['docker', 'nodejs22', 'aws-cfn-bootstrap', 'unzip'] as const;
+export const AL2023_PACKAGES = [
+  'docker',
+  'nodejs22',
+  'aws-cfn-bootstrap',
+  'unzip',
+  'amazon-cloudwatch-agent',
+  'logrotate',
+] as const;
 export const CFN_SIGNAL = '/opt/aws/bin/cfn-signal';
 
 /** The user data has to fit EC2's 16 KB limit (before base64). */
@@ -192,7 +217,7 @@ db_ready || { log 'database did not become ready'; docker logs --tail 50 mysql; 
 }
 
 /** Renders the whole first-boot script. */
-export function renderUserData(inputs: UserDataInputs): string {
+export function renderUserData(inputs: UserDataInputs, logging: HostLogging): string {
   const { service } = inputs;
   const paths = INSTANCE_PATHS;
   if (
@@ -203,6 +228,9 @@ export function renderUserData(inputs: UserDataInputs): string {
     throw new Error(
       `maxReplicas must be an integer from ${REPLICA_LIMITS.min} to ${REPLICA_LIMITS.max}, got ${inputs.maxReplicas}`,
     );
+  }
+  if (!/^[A-Za-z0-9._/#-]{1,512}$/.test(logging.logGroupName)) {
+    throw new Error(`not a CloudWatch Logs group name: ${JSON.stringify(logging.logGroupName)}`);
   }
   const config = JSON.stringify(orchestratorConfig(inputs), null, 2);
   const allowed = new RegExp(`\\$(?!\\{(${CONFIG_VARIABLES.join('|')})\\})`);
@@ -266,9 +294,12 @@ retry() {
 }`);
 
   step(
-    'install Docker, Node.js 22 and the CloudFormation helper',
+    'install Docker, Node.js 22, the CloudFormation helper and the CloudWatch agent',
     `retry dnf install -y ${AL2023_PACKAGES.join(' ')}
 command -v aws >/dev/null || retry dnf install -y awscli-2
+# Before the engine starts: its default log options apply to every container it creates.
+install -d -m 0755 ${path.posix.dirname(HOST_LOG_PATHS.dockerDaemonConfig)}
+${heredoc(HOST_LOG_PATHS.dockerDaemonConfig, JSON.stringify(DOCKER_DAEMON_CONFIG, null, 2), 'DAEMON')}
 systemctl enable --now docker
 id -u selfieless >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin selfieless`,
   );
@@ -324,11 +355,25 @@ chmod -R u=rwX,go=rX ${paths.installDir}`,
   );
 
   step(
+    'ship the logs to CloudWatch Logs',
+    `# The orchestrator's unit appends to a file in this directory; logrotate bounds it.
+install -d -m 0750 ${HOST_LOG_PATHS.dir}
+install -d -m 0755 ${paths.configDir}
+${heredoc(HOST_LOG_PATHS.logrotateConfig, logging.rotation.config, 'LOGROTATE')}
+${heredoc(HOST_LOG_PATHS.logrotateService, logging.rotation.service, 'UNIT')}
+${heredoc(HOST_LOG_PATHS.logrotateTimer, logging.rotation.timer, 'UNIT')}
+systemctl daemon-reload
+systemctl enable --now selfieless-logrotate.timer
+${heredoc(HOST_LOG_PATHS.agentConfig, JSON.stringify(cloudWatchAgentConfig(logging.logGroupName), null, 2), 'AGENT')}
+${CLOUDWATCH_AGENT_CTL} -a fetch-config -m ec2 -s -c file:${HOST_LOG_PATHS.agentConfig}`,
+  );
+
+  step(
     'start the orchestrator under systemd',
     `${heredoc(paths.unitFile, inputs.systemdUnit, 'UNIT')}
 systemctl daemon-reload
 systemctl enable --now selfieless-orchestrator.service
-log 'orchestrator started; logs: journalctl -u selfieless-orchestrator'`,
+log 'orchestrator started; logs: ${HOST_LOG_PATHS.orchestrator} and CloudWatch Logs group ${logging.logGroupName}'`,
   );
 
   step(
@@ -339,7 +384,7 @@ deadline=$((SECONDS + ${HEALTH_WAIT_SECONDS}))
 until serving; do
   if [ "$SECONDS" -ge "$deadline" ]; then
     log 'no replica served within ${HEALTH_WAIT_SECONDS} s'
-    journalctl -u selfieless-orchestrator --no-pager -n 30 || true
+    tail -n 30 ${HOST_LOG_PATHS.orchestrator} || true
     false
   fi
   sleep 3

@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { ContainerRuntime, ReplicaExit, ReplicaInfo, ReplicaSpec } from './runtime';
 import { silentLogger, type Logger } from '../common/log';
+import { ERROR_CODES, OrchestratorError } from './errors';
 
 export interface ProcessRuntimeOptions {
   /** Working directory of every replica (the repository root). */
@@ -92,7 +93,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
 
   async function start(spec: ReplicaSpec): Promise<ReplicaInfo> {
     if (!spec.command || spec.command.length === 0) {
-      throw new Error(`pool ${spec.pool}: the process runtime needs a command`);
+      throw new OrchestratorError(
+        ERROR_CODES.replicaSpec,
+        `pool ${spec.pool}: the process runtime needs a command`,
+      );
     }
     const [file, ...args] = spec.command as [string, ...string[]];
     const logFile = path.join(options.logDir, `${spec.pool}-${spec.port}.log`);
@@ -114,6 +118,12 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         child.once('spawn', resolve);
         child.once('error', reject);
       });
+    } catch (error) {
+      throw new OrchestratorError(
+        ERROR_CODES.replicaStart,
+        `could not start ${file} on port ${spec.port}: ${(error as Error).message}`,
+        { cause: error },
+      );
     } finally {
       // The child holds its own copy of the descriptor.
       closeSync(fd);

@@ -2,7 +2,8 @@
  * `npm start`: the whole system on one machine. The orchestrator is the front door (routing
  * like the cloud load balancer), with a users pool and an acts pool of local processes (or
  * containers) sharing SQLite files under the data directory. Ctrl-C removes everything it
- * started. CLI (start/cli.ts) → preset (start/preset.ts) → preflight (start/preflight.ts) → run.
+ * started, and so does the death of the `npm start` that launched it (start/launcher.ts).
+ * CLI (start/cli.ts) → preset (start/preset.ts) → preflight (start/preflight.ts) → run.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { runOrchestrator } from '../orchestrator/run';
 import { buildWeb } from './build-web';
 import { parseStartArgs, USAGE, type StartOptions } from './start/cli';
 import { prepareImages, shareDataDirWithContainers, takenPorts } from './start/preflight';
+import { watchLauncher } from './start/launcher';
 import { buildStartConfig } from './start/preset';
 import { reportProgress } from './start/progress';
 
@@ -20,7 +22,12 @@ const fail = (message: string, code: number): never => {
   process.exit(code);
 };
 
+const LAUNCHER_GONE = 'the npm start that launched this is gone';
+
 async function run(options: StartOptions): Promise<void> {
+  // Until the orchestrator runs there is nothing to stop (process replicas follow their lifeline).
+  let onLauncherGone: () => void = () => fail(`${LAUNCHER_GONE}; not starting`, 1);
+  watchLauncher(() => onLauncherGone());
   const dataDir = path.resolve(options.dataDir);
   const logDir = path.join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -45,7 +52,7 @@ async function run(options: StartOptions): Promise<void> {
   say(`starting ${options.runtime === 'docker' ? 'containers' : 'processes'} (logs in ${logDir})…`);
 
   let stopProgress = () => {};
-  const { orchestrator } = await runOrchestrator(
+  const { orchestrator, stop } = await runOrchestrator(
     config,
     // npm and tsx relay the terminal's Ctrl-C too, so one keypress can arrive more than once.
     { logger, teardown: true, signals: ['SIGINT', 'SIGTERM', 'SIGHUP'], repeatedSignal: 'ignore' },
@@ -61,6 +68,12 @@ async function run(options: StartOptions): Promise<void> {
       stopFailed: (err) => fail(`stopping failed: ${err.message}`, 1),
     },
   ).catch((err: Error) => fail(err.message, 1));
+  onLauncherGone = () => {
+    stopProgress();
+    logger.info('launcher gone: stopping', { teardown: true });
+    say(`\n${LAUNCHER_GONE}: stopping every replica…`);
+    void stop();
+  };
 
   stopProgress = reportProgress(orchestrator, say, () => {
     const admin = `http://127.0.0.1:${orchestrator.adminPort}`;

@@ -2,6 +2,7 @@
  * What the rehearsal does with the deployed system, as its users, the course graders and its
  * operators would. Each check returns a one-line outcome or throws with the reason.
  */
+import { HOST_LOG_PATHS, LOG_RETENTION_DAYS } from '../../lib/host-logging';
 import type { Deployment, Host } from './deployment';
 import { exec, restartHost, waitForSystemd } from './hosts';
 import { getOnFreshConnection, request } from './http';
@@ -234,6 +235,227 @@ export async function orchestratorRestart({ deployment }: CheckContext): Promise
     throw new Error(`containers before ${before.join(',')} and after ${after.join(',')}`);
   const status = inHost(host, `systemctl is-active ${ORCHESTRATOR_UNIT}`);
   return `${ORCHESTRATOR_UNIT} ${status}; the same ${after.length} container(s) ${after.join(', ')}`;
+}
+
+function unitProperty(host: Host, property: string, unit = ORCHESTRATOR_UNIT): string {
+  return inHost(host, `systemctl show -p ${property} --value ${unit}`);
+}
+
+/** The orchestrator's JSON lines in its log file (the file the CloudWatch agent ships). */
+function orchestratorLogLines(host: Host): { time: string; msg: string; [field: string]: unknown }[] {
+  return inHost(host, `cat ${HOST_LOG_PATHS.orchestrator}`, 30_000)
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        const parsed = JSON.parse(line) as { time?: unknown; msg?: unknown };
+        return typeof parsed.time === 'string' && typeof parsed.msg === 'string'
+          ? [parsed as { time: string; msg: string }]
+          : [];
+      } catch {
+        return []; // not one of the orchestrator's JSON lines
+      }
+    });
+}
+
+/**
+ * kill -9 of the orchestrator: systemd restarts it and it adopts the running replicas. The
+ * front door's closed gap is measured from outside the host, on its port 80, as the load
+ * balancer's health check and the direct-access graders reach it.
+ */
+export async function orchestratorKilled({ deployment }: CheckContext): Promise<string> {
+  const host = actsHosts(deployment)[0];
+  await orchestratorAnswers(host);
+  const before = replicas(host).map((r) => r.id);
+  if (before.length === 0) throw new Error('no acts container to adopt');
+  const restartsBefore = Number(unitProperty(host, 'NRestarts'));
+  const pidBefore = unitProperty(host, 'MainPID');
+
+  // One probe at a time on a fresh connection, every 20 ms: the last 200 before the kill and
+  // the first 200 after it bound the time the front door was closed.
+  const url = `http://${host.identity.address}/`;
+  const probes: { at: number; ok: boolean }[] = [];
+  let probing = true;
+  const prober = (async () => {
+    while (probing) {
+      const result = await getOnFreshConnection(url, 2000);
+      probes.push({ at: Date.now(), ok: result.status === 200 });
+      await sleep(20);
+    }
+  })();
+  await waitFor(
+    'the front door answering before the kill',
+    () => (probes.at(-1)?.ok ? true : undefined),
+    10_000,
+    50,
+  );
+  const killedAt = Date.now();
+  inHost(host, `systemctl kill --kill-who=main --signal=KILL ${ORCHESTRATOR_UNIT}`);
+  const reopened = await waitFor(
+    'the front door answering again after the kill',
+    () => {
+      const firstClosed = probes.findIndex((p) => p.at > killedAt && !p.ok);
+      if (firstClosed < 0) return undefined;
+      return probes.slice(firstClosed).find((p) => p.ok);
+    },
+    60_000,
+    50,
+  );
+  probing = false;
+  await prober;
+  const lastOpen = [...probes].reverse().find((p) => p.at <= killedAt && p.ok)!;
+  const closedMs = reopened.at - lastOpen.at;
+  const failedProbes = probes.filter((p) => !p.ok).length;
+
+  const restartsAfter = Number(unitProperty(host, 'NRestarts'));
+  const pidAfter = unitProperty(host, 'MainPID');
+  if (restartsAfter !== restartsBefore + 1)
+    throw new Error(
+      `NRestarts went from ${restartsBefore} to ${restartsAfter}, not up by one: systemd did not restart it`,
+    );
+  if (pidAfter === pidBefore || pidAfter === '0')
+    throw new Error(`MainPID ${pidBefore} before, ${pidAfter} after: not a new process`);
+  const after = replicas(host).map((r) => r.id);
+  if (before.join() !== after.join())
+    throw new Error(
+      `containers before ${before.join(',')} and after ${after.join(',')}: replaced, not adopted`,
+    );
+  const adopted = orchestratorLogLines(host).find(
+    (l) => l.msg === 'adopted replicas' && Date.parse(l.time) >= killedAt,
+  );
+  if (!adopted || adopted.count !== before.length)
+    throw new Error(
+      `no 'adopted replicas' line with count ${before.length} in ${HOST_LOG_PATHS.orchestrator} after the kill`,
+    );
+
+  // The adopted containers are the ones serving: every request through port 80 lands on them.
+  const direct = `http://${host.identity.address}/api/v1`;
+  const ports = replicas(host).map((r) => r.port);
+  for (const port of ports) inHost(host, `curl -fsS -X DELETE http://127.0.0.1:${port}/api/v1/_count`);
+  const sent = 2 * ports.length;
+  for (let i = 0; i < sent; i++) expectStatus('GET acts/count', await request(`${direct}/acts/count`), 200);
+  const served = ports
+    .map((port) => JSON.parse(inHost(host, `curl -fsS http://127.0.0.1:${port}/api/v1/_count`)) as number[])
+    .reduce((sum, [n]) => sum + n, 0);
+  if (served !== sent)
+    throw new Error(`${sent} requests through port 80, the adopted containers counted ${served}`);
+
+  return `front door closed ${closedMs} ms (last 200 before kill -9 -> first 200 after; ${failedProbes} failed probes); NRestarts ${restartsBefore} -> ${restartsAfter}, MainPID ${pidBefore} -> ${pidAfter}; the same ${after.length} container(s) ${after.join(', ')} adopted and served ${served}/${sent}`;
+}
+
+interface AgentFileEntry {
+  file_path: string;
+  log_group_name: string;
+  log_stream_name: string;
+  publish_multi_logs?: boolean;
+}
+
+const AGENT_HOME = '/opt/aws/amazon-cloudwatch-agent';
+
+/**
+ * One host's CloudWatch agent as the host fetched its configuration: it runs, ships to its own
+ * service's log group as the template creates it (14 days, deleted with the stack), and the
+ * files it names exist and hold what the running orchestrator and each replica wrote.
+ */
+function shippedFrom(deployment: Deployment, host: Host): string {
+  const status = JSON.parse(inHost(host, `${AGENT_HOME}/bin/amazon-cloudwatch-agent-ctl -a status`)) as {
+    status: string;
+  };
+  if (status.status !== 'running')
+    throw new Error(`${host.hostId}: the CloudWatch agent is ${status.status}`);
+  const configs = inHost(host, `cat ${AGENT_HOME}/etc/amazon-cloudwatch-agent.d/file_*`);
+  const entries = (
+    JSON.parse(configs) as { logs: { logs_collected: { files: { collect_list: AgentFileEntry[] } } } }
+  ).logs.logs_collected.files.collect_list;
+
+  const groups = [...new Set(entries.map((e) => e.log_group_name))];
+  for (const group of groups) {
+    if (!group.endsWith(`/${host.group.service}`))
+      throw new Error(`${host.hostId} ships to ${group}, not its service's group`);
+    const resource = Object.values(deployment.template.Resources).find(
+      (r) => r.Type === 'AWS::Logs::LogGroup' && r.Properties?.LogGroupName === group,
+    );
+    if (!resource) throw new Error(`${host.hostId} ships to ${group}, which the template does not create`);
+    if (resource.Properties?.RetentionInDays !== LOG_RETENTION_DAYS || resource.DeletionPolicy !== 'Delete')
+      throw new Error(
+        `${group}: retention ${String(resource.Properties?.RetentionInDays)} days, DeletionPolicy ${String(resource.DeletionPolicy)}`,
+      );
+  }
+  const shipped = entries.flatMap((entry) => {
+    const matched = inHost(host, `compgen -G '${entry.file_path}' || true`).split('\n').filter(Boolean);
+    if (matched.length === 0)
+      throw new Error(`${host.hostId}: the agent's ${entry.file_path} matches no file`);
+    return matched;
+  });
+
+  // The orchestrator running now writes into the shipped file.
+  if (!shipped.includes(HOST_LOG_PATHS.orchestrator))
+    throw new Error(`${host.hostId}: the agent does not ship ${HOST_LOG_PATHS.orchestrator}`);
+  const startedAt = Number(
+    inHost(host, `date -d "$(systemctl show -p ExecMainStartTimestamp --value ${ORCHESTRATOR_UNIT})" +%s%3N`),
+  );
+  const sinceStart = orchestratorLogLines(host).filter((l) => Date.parse(l.time) >= startedAt - 1000);
+  if (!sinceStart.some((l) => l.msg === 'listening'))
+    throw new Error(
+      `${host.hostId}: no 'listening' line of the orchestrator started at ${new Date(startedAt).toISOString()} in ${HOST_LOG_PATHS.orchestrator}`,
+    );
+
+  // Each replica's stdout lands in a shipped file, each line tagged with the container's name.
+  const tags: string[] = [];
+  for (const replica of replicas(host)) {
+    const [logPath, name] = inHost(
+      host,
+      `docker inspect --format '{{.LogPath}} {{.Name}}' ${replica.id}`,
+    ).split(' ');
+    if (!shipped.includes(logPath))
+      throw new Error(`${host.hostId}: ${replica.id}'s log ${logPath} is not in the agent's files`);
+    const last = JSON.parse(inHost(host, `tail -n 1 ${logPath}`)) as {
+      log: string;
+      attrs?: { tag?: string };
+    };
+    const fromDocker = inHost(host, `docker logs --tail 3 ${replica.id} 2>&1`).split('\n');
+    if (!fromDocker.includes(last.log.trim()))
+      throw new Error(`${logPath} ends with ${last.log.trim()}, docker logs with ${fromDocker.join(' | ')}`);
+    if (last.attrs?.tag !== name.replace(/^\//, ''))
+      throw new Error(`${logPath}: tag ${String(last.attrs?.tag)}, container ${name}`);
+    tags.push(last.attrs.tag);
+  }
+  if (tags.length === 0) throw new Error(`${host.hostId}: no replica to check`);
+  return `${host.hostId} -> ${groups.join(', ')}: ${shipped.length} files, ${sinceStart.length} orchestrator lines since its start, replica lines tagged ${tags.join(', ')}`;
+}
+
+/**
+ * A forced rotation, with the timer's own command: the orchestrator keeps writing to the
+ * truncated file (its descriptor appends), which is the one the agent tails.
+ */
+async function rotationKeepsShipping(host: Host): Promise<string> {
+  if (inHost(host, 'systemctl is-active selfieless-logrotate.timer') !== 'active')
+    throw new Error('selfieless-logrotate.timer is not active');
+  const rotateCommand = unitProperty(host, 'ExecStart', 'selfieless-logrotate.service')
+    .replace(/^.*argv\[\]=/, '')
+    .replace(/ ;.*$/, '');
+  const sizeBefore = Number(inHost(host, `stat -c %s ${HOST_LOG_PATHS.orchestrator}`));
+  inHost(
+    host,
+    `systemctl start selfieless-logrotate.service && ${rotateCommand.replace('logrotate ', 'logrotate --force ')}`,
+  );
+  const rotated = Number(inHost(host, `stat -c %s ${HOST_LOG_PATHS.orchestrator}.1`));
+  // A replica's crash makes the orchestrator write its next lines.
+  const [crashed] = replicas(host);
+  if (!crashed) throw new Error('no acts container to crash');
+  inHost(host, `curl -fsS -X POST http://127.0.0.1:${crashed.port}/api/v1/_crash -o /dev/null`);
+  await waitFor(
+    `the orchestrator's next line in the rotated ${HOST_LOG_PATHS.orchestrator}`,
+    () => (orchestratorLogLines(host).some((l) => l.msg === 'replica exited') ? true : undefined),
+    30_000,
+  );
+  return `rotation on ${host.hostId}: ${sizeBefore} B -> .1 of ${rotated} B, the orchestrator kept writing to the file`;
+}
+
+/** The logs every host's CloudWatch agent would ship, and the rotation that bounds them. */
+export async function logsShipped({ deployment }: CheckContext): Promise<string> {
+  const hosts = deployment.hosts.map((host) => shippedFrom(deployment, host));
+  const rotation = await rotationKeepsShipping(actsHosts(deployment)[0]);
+  return `${hosts.join('; ')}; ${rotation}`;
 }
 
 async function writeMarkerData(lbUrl: string, tag: string): Promise<void> {

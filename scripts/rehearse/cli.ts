@@ -321,6 +321,8 @@ async function rehearse(options: Options): Promise<boolean> {
   await check('grader timeline on the acts host', () => checks.graderTimeline(ctx));
   await check('directAccessCidr reaches _count', () => checks.directAccess(ctx, directAccessCidr));
   await check('orchestrator restart adopts replicas', () => checks.orchestratorRestart(ctx));
+  await check('kill -9 of the orchestrator: restart, adoption', () => checks.orchestratorKilled(ctx));
+  await check('logs shipped from the files the agent tails', () => checks.logsShipped(ctx));
   await check('host reboot keeps the data', () => checks.hostReboot(ctx));
   await check('acts host stopped under load', () => checks.hostStoppedUnderLoad(ctx));
   await check('replaced host finds its data', () => checks.hostReplaced(ctx));

@@ -48,6 +48,7 @@ export const ROOTFS_PACKAGES = [
   'sudo',
   'unzip',
   'jq',
+  'logrotate',
   'mariadb-server',
   'mariadb-client',
 ];

@@ -2,9 +2,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, MysqlDialect, SqliteDialect, type CompiledQuery } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ExecuteValues } from 'mysql2';
 import { parseDatabaseUrl, type DatabaseTarget } from './database-url';
 import type { Logger } from '../../common/log';
+import { DEFAULT_DEADLINES_MS, withDeadlines } from './mysql-deadlines';
+import { DATABASE_TIMEOUT } from './sql-errors';
 import { withStatementCache } from './sqlite-statements';
 
 export type Dialect = 'sqlite' | 'mysql';
@@ -28,8 +29,9 @@ export interface OpenDatabaseOptions {
 }
 
 /**
- * Errors that mean the database cannot be reached right now (down, restarting, connection cut),
- * as opposed to a query it refused: the request may succeed later, so it is a 503, not a 500.
+ * Errors that mean the database cannot be reached right now (down, restarting, connection cut,
+ * hung and not answering in time), as opposed to a query it refused: the request may succeed
+ * later, so it is a 503, not a 500.
  */
 const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
@@ -42,6 +44,7 @@ const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   'ER_SERVER_SHUTDOWN',
   'ER_CON_COUNT_ERROR',
   'SQLITE_BUSY',
+  DATABASE_TIMEOUT,
 ]);
 
 export function isDatabaseUnavailable(err: unknown): boolean {
@@ -98,17 +101,16 @@ async function openMysql<DB>(target: MysqlTarget, options: OpenDatabaseOptions):
     database: target.database,
     charset: 'utf8mb4',
     connectionLimit: 10,
-    connectTimeout: 2000,
+    connectTimeout: DEFAULT_DEADLINES_MS.connect,
     supportBigNumbers: true,
   });
-  const db = new Kysely<DB>({ dialect: new MysqlDialect({ pool }) });
+  const bounded = withDeadlines(pool);
+  const db = new Kysely<DB>({ dialect: new MysqlDialect({ pool: bounded.kyselyPool }) });
   return {
     db,
     dialect: 'mysql',
-    runPrepared: async (query) => {
-      // Kysely compiles only values a driver can send.
-      await pool.promise().execute(query.sql, query.parameters as ExecuteValues[]);
-    },
+    // Kysely compiles only values a driver can send.
+    runPrepared: (query) => bounded.execute(query.sql, [...query.parameters]),
     destroy: () => db.destroy(),
   };
 }
@@ -122,7 +124,7 @@ async function prepareServer(target: MysqlTarget, logger: Logger): Promise<void>
     user: target.user,
     password: target.password,
     charset: 'utf8mb4',
-    connectTimeout: 2000,
+    connectTimeout: DEFAULT_DEADLINES_MS.connect,
   }).promise();
   try {
     // Asked first: a user without CREATE (e.g. one that may only read) is refused even an

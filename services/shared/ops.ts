@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { getHeapStatistics } from 'node:v8';
 import { isDatabaseUnavailable } from './database';
+import { DatabaseTimeout } from './sql-errors';
 import type { Logger } from '../../common/log';
 import type { Route } from './routes';
 
@@ -18,6 +19,7 @@ export interface OpsState {
 export interface OpsOptions {
   /** A real read (and, where the service writes, a write) of its database; rejects when it cannot. */
   readonly checkDatabase: () => Promise<void>;
+  /** How long the database check may take; see HEALTH_DATABASE_TIMEOUT_MS. */
   readonly healthTimeoutMs?: number;
   /** The share of the heap limit in use above which `_health` answers 500. */
   readonly heapLimitFraction?: number;
@@ -36,6 +38,13 @@ export function isHeapNearLimit(
 ): boolean {
   return heap.used_heap_size >= heap.heap_size_limit * fraction;
 }
+
+/**
+ * The database check's deadline in `_health`: well below the orchestrator's probe timeout
+ * (800 ms), so a hung database is reported as such (503: out of rotation, not replaced) before
+ * the probe itself gives up and counts a failure towards replacing a replica that is fine.
+ */
+export const HEALTH_DATABASE_TIMEOUT_MS = 500;
 
 export function createOpsState(): OpsState {
   return { requestCount: 0, crashed: false };
@@ -63,7 +72,7 @@ export function crashAndCount(state: OpsState): RequestHandler {
 }
 
 export function opsRoutes(state: OpsState, options: OpsOptions): Route[] {
-  const timeoutMs = options.healthTimeoutMs ?? 800;
+  const timeoutMs = options.healthTimeoutMs ?? HEALTH_DATABASE_TIMEOUT_MS;
   return [
     {
       path: COUNT_PATH,
@@ -90,9 +99,10 @@ export function opsRoutes(state: OpsState, options: OpsOptions): Route[] {
             await withTimeout(options.checkDatabase(), timeoutMs);
             res.status(200).end();
           } catch (err) {
-            // 503: this process is fine but its database cannot be reached, which a new replica
-            // would not change (the orchestrator keeps it out of rotation and keeps probing).
-            // 500: something about this process, or a database it reaches but cannot use.
+            // 503: this process is fine but its database cannot be reached or does not answer in
+            // time (down, hung, locked), which a new replica would not change (the orchestrator
+            // keeps it out of rotation and keeps probing).
+            // 500: something about this process, or a database that refuses what it is asked.
             const unreachable = isDatabaseUnavailable(err);
             options.logger.warn('health check failed', {
               error: err instanceof Error ? err.message : String(err),
@@ -120,7 +130,7 @@ export function opsRoutes(state: OpsState, options: OpsOptions): Route[] {
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`database check took longer than ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new DatabaseTimeout(`database check took longer than ${ms} ms`)), ms);
   });
   // A late rejection of the original check must not become an unhandled rejection.
   promise.catch(() => {});

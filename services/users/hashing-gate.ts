@@ -5,6 +5,8 @@
  * most `concurrent` hashes run and `queued` wait; past that the caller is told to come back
  * (503 with Retry-After) at once, which frees its connection for everyone else.
  */
+import { availableParallelism } from 'node:os';
+
 /** What a shed caller is told to wait: the queue drains in well under a second. */
 export const OVERLOADED_RETRY_AFTER_SECONDS = 1;
 
@@ -20,13 +22,20 @@ export interface HashingGateLimits {
   queued: number;
 }
 
-export const DEFAULT_HASHING_LIMITS: HashingGateLimits = { concurrent: 2, queued: 8 };
+/**
+ * One hash per core but one: each hash keeps a core busy for its whole duration, so on the
+ * usual 2-core host two at once left the event loop (and the front door beside it) only what
+ * the other processes left over, and its health probes went unanswered under a login flood.
+ */
+export function defaultHashingLimits(cores = availableParallelism()): HashingGateLimits {
+  return { concurrent: Math.max(1, cores - 1), queued: 8 };
+}
 
 export class HashingGate {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly limits: HashingGateLimits = DEFAULT_HASHING_LIMITS) {}
+  constructor(private readonly limits: HashingGateLimits = defaultHashingLimits()) {}
 
   /** Whether `run` would refuse now: callers shed before doing any other work for the request. */
   get full(): boolean {

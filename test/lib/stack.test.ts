@@ -286,10 +286,39 @@ describe('the SelfieLessActs stack', () => {
         Action: 'cloudformation:SignalResource',
         Resource: { Ref: 'AWS::StackId' },
       });
-      expect(statements).toHaveLength(5);
+      // Its own service's log group: new streams and their lines, nothing else.
+      const writeLogs = statements.find((s) => JSON.stringify(s.Action).includes('logs:'))!;
+      expect(writeLogs.Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(writeLogs.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/HostsLogs/), 'Arn'] });
+      expect(statements).toHaveLength(6);
     }
+    // No logs:CreateLogGroup: a host cannot bring back a group `cdk destroy` deleted.
+    expect(JSON.stringify(policies)).not.toContain('logs:CreateLogGroup');
     for (const [, role] of ofType(resources, 'AWS::IAM::Role'))
       expect(text(role.ManagedPolicyArns)).toContain('AmazonSSMManagedInstanceCore');
+  });
+
+  test('keeps the logs of each service 14 days in a log group of its own, deleted with the stack after its hosts', () => {
+    const groups = ofType(resources, 'AWS::Logs::LogGroup');
+    expect(groups.map(([, p]) => p.LogGroupName).sort()).toEqual([
+      '/SelfieLessActs/acts',
+      '/SelfieLessActs/users',
+    ]);
+    for (const [id, props] of groups) {
+      expect(props.RetentionInDays).toBe(14);
+      expect(resources[id]).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    }
+    for (const service of ['Users', 'Acts'] as const) {
+      const [, group] = groupOf(resources, service);
+      const [logsId] = groups.find(([id]) => id.startsWith(`${service}HostsLogs`))!;
+      expect((group as Props).DependsOn).toContain(logsId);
+      const policy = ofType(resources, 'AWS::IAM::Policy').find(([id]) =>
+        id.startsWith(`${service}HostsRole`),
+      )!;
+      expect(JSON.stringify(policy[1])).toContain(logsId);
+      const userData = text(launchTemplateOf(resources, service).LaunchTemplateData.UserData);
+      expect(userData).toContain(`"log_group_name": "/SelfieLessActs/${service.toLowerCase()}"`);
+    }
   });
 
   test('boots each host with its own image, the shared bundle, the database secret and a replica cap that fits', () => {

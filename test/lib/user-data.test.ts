@@ -4,18 +4,34 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfigFile } from '../../orchestrator/config';
 import {
+  CLOUDWATCH_AGENT_CTL,
+  cloudWatchAgentConfig,
+  DOCKER_DAEMON_CONFIG,
+  HOST_LOG_PATHS,
+} from '../../lib/host-logging';
+import {
   AL2023_PACKAGES,
   DATABASE_IMAGE,
   INSTANCE_PATHS,
   renderUserData,
   stepTitles,
   USER_DATA_LIMIT_BYTES,
+  type HostLogging,
   type ServiceName,
   type UserDataInputs,
 } from '../../lib/user-data';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 const UNIT = readFileSync(path.join(REPO_ROOT, 'host/selfieless-orchestrator.service'), 'utf8');
+const hostFile = (name: string) => readFileSync(path.join(REPO_ROOT, 'host', name), 'utf8');
+const LOGGING: HostLogging = {
+  logGroupName: '/SelfieLessActs/acts',
+  rotation: {
+    config: hostFile('selfieless-logrotate.conf'),
+    service: hostFile('selfieless-logrotate.service'),
+    timer: hostFile('selfieless-logrotate.timer'),
+  },
+};
 const LB_DNS = 'SelfieLessActs-LoadBalancer-ABCDEFGHIJKL-1234567890.ap-southeast-2.elb.amazonaws.com';
 
 // Deploy-time values as long as CloudFormation makes them, so the size check is honest.
@@ -67,13 +83,13 @@ function expandConfig(script: string, vars: Record<string, string>): string {
 }
 
 describe.each(VARIANTS)('user data of the %s host with the database on %s', (service, db) => {
-  const script = renderUserData(inputs(service, db));
+  const script = renderUserData(inputs(service, db), LOGGING);
   // Only the on-host database has a password made on the host and a container to run.
   const onHost = db === 'container' ? test : () => undefined;
 
   test('runs its steps in the order the host needs them, and signals CloudFormation last', () => {
     const expected = [
-      'install Docker, Node.js 22 and the CloudFormation helper',
+      'install Docker, Node.js 22, the CloudFormation helper and the CloudWatch agent',
       'log in to ECR',
       `pull the ${service} image and tag it ${service}:latest`,
       ...(db === 'rds'
@@ -82,6 +98,7 @@ describe.each(VARIANTS)('user data of the %s host with the database on %s', (ser
       ...(service === 'acts' ? ['read the public address from instance metadata (IMDSv2)'] : []),
       'write the orchestrator config',
       'install the orchestrator bundle',
+      'ship the logs to CloudWatch Logs',
       'start the orchestrator under systemd',
       'wait until a replica serves',
     ];
@@ -89,6 +106,8 @@ describe.each(VARIANTS)('user data of the %s host with the database on %s', (ser
     // The commands themselves follow the same order.
     const order = [
       `dnf install -y ${AL2023_PACKAGES.join(' ')}`,
+      `cat > ${HOST_LOG_PATHS.dockerDaemonConfig} <<'DAEMON'`,
+      'systemctl enable --now docker',
       'aws ecr get-login-password',
       'docker pull "$IMAGE_URI"',
       `docker tag "$IMAGE_URI" '${service}:latest'`,
@@ -97,6 +116,9 @@ describe.each(VARIANTS)('user data of the %s host with the database on %s', (ser
         : ['docker run --detach --name mysql', 'mariadb-admin ping']),
       `cat > ${INSTANCE_PATHS.configFile} <<CONFIG`,
       'aws s3 cp',
+      `install -d -m 0750 ${HOST_LOG_PATHS.dir}`,
+      'systemctl enable --now selfieless-logrotate.timer',
+      `${CLOUDWATCH_AGENT_CTL} -a fetch-config -m ec2 -s -c file:${HOST_LOG_PATHS.agentConfig}`,
       `cat > ${INSTANCE_PATHS.unitFile} <<'UNIT'`,
       'systemctl enable --now selfieless-orchestrator.service',
       "signal 0 '",
@@ -106,7 +128,14 @@ describe.each(VARIANTS)('user data of the %s host with the database on %s', (ser
   });
 
   test('installs Node.js 22 from Amazon Linux and the cfn-signal helper', () => {
-    expect(AL2023_PACKAGES).toEqual(['docker', 'nodejs22', 'aws-cfn-bootstrap', 'unzip']);
+    expect(AL2023_PACKAGES).toEqual([
+      'docker',
+      'nodejs22',
+      'aws-cfn-bootstrap',
+      'unzip',
+      'amazon-cloudwatch-agent',
+      'logrotate',
+    ]);
     expect(script).not.toMatch(/nodejs20|node-20/);
     expect(script).toContain(
       '/opt/aws/bin/cfn-signal -e "$1" --stack "$STACK" --resource "$SIGNAL_RESOURCE" --region "$REGION"',
@@ -200,11 +229,33 @@ describe.each(VARIANTS)('user data of the %s host with the database on %s', (ser
   test('installs the unit file verbatim', () => {
     expect(script).toContain(`<<'UNIT'\n${UNIT}UNIT\n`);
   });
+
+  test('writes the log configuration verbatim: Docker defaults, logrotate and its timer, the agent config', () => {
+    /** The body of the heredoc that writes `file`, as bash would write it. */
+    const written = (file: string) => {
+      const match = new RegExp(`cat > ${file} <<'(\\w+)'\n([\\s\\S]*?)\n\\1\n`).exec(script);
+      if (!match) throw new Error(`${file} is not written`);
+      return match[2]!;
+    };
+    expect(JSON.parse(written(HOST_LOG_PATHS.dockerDaemonConfig))).toEqual(DOCKER_DAEMON_CONFIG);
+    expect(JSON.parse(written(HOST_LOG_PATHS.agentConfig))).toEqual(
+      cloudWatchAgentConfig(LOGGING.logGroupName),
+    );
+    expect(`${written(HOST_LOG_PATHS.logrotateConfig)}\n`).toBe(LOGGING.rotation.config);
+    expect(`${written(HOST_LOG_PATHS.logrotateService)}\n`).toBe(LOGGING.rotation.service);
+    expect(`${written(HOST_LOG_PATHS.logrotateTimer)}\n`).toBe(LOGGING.rotation.timer);
+  });
 });
 
 describe('user data inputs', () => {
+  test('a log group name CloudWatch Logs would refuse is refused at synth', () => {
+    expect(() => renderUserData(inputs('users'), { ...LOGGING, logGroupName: "/x'; reboot #" })).toThrow(
+      /not a CloudWatch Logs group name/,
+    );
+  });
+
   test('a value with a single quote stays one shell word', () => {
-    const script = renderUserData({ ...inputs('users'), region: "x'; rm -rf / #" });
+    const script = renderUserData({ ...inputs('users'), region: "x'; rm -rf / #" }, LOGGING);
     // Only the assignment block: it must evaluate to the literal value.
     const header = script.slice(0, script.indexOf('log() {'));
     const out = execFileSync('bash', ['-c', `${header}\nprintf %s "$REGION"`], { encoding: 'utf8' });
@@ -212,10 +263,10 @@ describe('user data inputs', () => {
   });
 
   test('the acts host reads its public address with an IMDSv2 token', () => {
-    const script = renderUserData(inputs('acts'));
+    const script = renderUserData(inputs('acts'), LOGGING);
     expect(script).toContain('-X PUT http://169.254.169.254/latest/api/token');
     expect(script).toContain('X-aws-ec2-metadata-token: $IMDS_TOKEN');
-    expect(renderUserData(inputs('users'))).not.toContain('169.254.169.254');
+    expect(renderUserData(inputs('users'), LOGGING)).not.toContain('169.254.169.254');
   });
 });
 
@@ -264,7 +315,7 @@ function runWithStandIns(
 
 describe('the boot script and CloudFormation', () => {
   test('a failing step signals failure once, naming the step, so the stack events show why', () => {
-    const script = renderUserData(inputs('users'));
+    const script = renderUserData(inputs('users'), LOGGING);
     const { signals, output } = runWithStandIns(script, {
       // Docker installs; the registry refuses every login.
       docker: 'exit 0',
@@ -278,7 +329,7 @@ describe('the boot script and CloudFormation', () => {
   });
 
   test('reads the RDS credentials from the secret on stdin and URL-encodes them into the config', () => {
-    const script = renderUserData(inputs('users'));
+    const script = renderUserData(inputs('users'), LOGGING);
     const secret = JSON.stringify({
       username: 'selfieless',
       password: 'p@ss:w/rd%',
@@ -308,7 +359,7 @@ esac`,
   });
 
   test('the script reads the secret only through the AWS CLI and never puts the password in an argument', () => {
-    const script = renderUserData(inputs('acts'));
+    const script = renderUserData(inputs('acts'), LOGGING);
     expect(script).toContain(
       'aws secretsmanager get-secret-value --region "$REGION" --secret-id "$DB_SECRET_ARN" --query SecretString --output text',
     );

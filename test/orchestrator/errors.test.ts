@@ -1,7 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createRequest } from '../../orchestrator/docker-runtime';
 import { applyEnvOverrides, loadConfigFile, parseConfig } from '../../orchestrator/config';
 import { ERROR_CODES, errorCode } from '../../orchestrator/errors';
 import { parseMainArgs } from '../../orchestrator/main-args';
+import { createProcessRuntime } from '../../orchestrator/process-runtime';
 import { parseStartArgs } from '../../scripts/start/cli';
 
 /** The code of what `action` throws; fails the test when it throws nothing. */
@@ -41,6 +45,25 @@ describe('errors carry stable codes', () => {
     ],
   ])('%s', (_what, action, code) => {
     expect(codeOf(action)).toBe(code);
+  });
+
+  test('a process replica without a command, and one whose command cannot be spawned', async () => {
+    const runtime = createProcessRuntime({
+      cwd: os.tmpdir(),
+      logDir: mkdtempSync(path.join(os.tmpdir(), 'orch-err-')),
+    });
+    const started = runtime.start({ pool: 'acts', port: 1, internalPort: 1, env: {}, specHash: 'h' });
+    await expect(started.catch(errorCode)).resolves.toBe(ERROR_CODES.replicaSpec);
+    expect(await runtime.list()).toEqual([]);
+    const unspawnable = runtime.start({
+      pool: 'acts',
+      port: 1,
+      internalPort: 1,
+      command: ['/nonexistent/binary'],
+      env: {},
+      specHash: 'h',
+    });
+    await expect(unspawnable.catch(errorCode)).resolves.toBe(ERROR_CODES.replicaStart);
   });
 
   test('every code is distinct and in the ORCH_ERR_ namespace', () => {

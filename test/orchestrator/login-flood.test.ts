@@ -115,7 +115,7 @@ describe('a login flood through the front door', () => {
     // Wrong passwords are 401, and the overflow is shed with 503; nothing else, nothing lost.
     expect([...statuses.keys()].every((s) => s === 401 || s === 503)).toBe(true);
     expect(statuses.get(503)).toBeGreaterThan(0);
-    // Bounded: at most 2 hashes (16 MB each) at once and 8 waiting, whatever the flood's size;
+    // Bounded: one hash (16 MB) per core but one at once and 8 waiting, whatever the flood's size;
     // the rest is the 400 connections themselves.
     expect(grewMb).toBeLessThan(80);
     // The same replica served throughout: the flood did not make it fail its probes.

@@ -521,6 +521,20 @@ describe('proxy hop', () => {
       expect((await send(h.port)).status).toBe(200);
     });
 
+    test('a client hanging up mid-upload is not held against the replica: it stays in rotation', async () => {
+      const [a, b] = await backends(undefined, undefined);
+      const h = await harness([a.port, b.port]);
+      const socket = net.connect(h.port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write('POST /api/v1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n');
+      socket.write(Buffer.alloc(100_000, 1));
+      await eventually(() => a.arrivals + b.arrivals === 1);
+      socket.destroy();
+      await eventually(() => totalInFlight(h.balancer) === 0);
+      expect(h.failures).toEqual([]);
+      expect([h.balancer.isInRotation(a.port), h.balancer.isInRotation(b.port)]).toEqual([true, true]);
+    });
+
     test('a client hanging up mid-download frees the slot and the proxy keeps serving', async () => {
       const big = Buffer.alloc(8 * 1024 * 1024, 3);
       const [a] = await backends((req, res) => {

@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM_PATH, describeWith } from '../support/requirements';
+import type { Browser, Page } from 'playwright-core';
+import { describeWith } from '../support/requirements';
+import { launchChromium } from './support/chromium';
 import { gradientPng } from './support/png';
 import { startSystem, type RunningSystem } from './support/system';
 
@@ -42,19 +43,7 @@ describeWith('browser', 'web UI in a browser', () => {
 
   beforeAll(async () => {
     system = await startSystem();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'en-GB' });
     page = await context.newPage();
     // Refused API calls log "Failed to load resource"; anything else (a thrown error, a

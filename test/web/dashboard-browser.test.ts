@@ -8,10 +8,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { OrchestratorStatus } from '../../orchestrator/admin';
 import { eventually, freePortRange, npmStart, request, type CommandRun } from '../orchestrator/helpers';
-import { CHROMIUM_PATH, describeWith, freePort } from '../support/requirements';
+import { describeWith, freePort } from '../support/requirements';
+import { launchChromium } from './support/chromium';
 
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
 const WINDOW_SECONDS = 10;
@@ -56,17 +57,7 @@ describeWith('browser', 'the orchestrator dashboard in a browser, on npm start',
     }, 100);
     dashboardUrl = printed;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
     page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());

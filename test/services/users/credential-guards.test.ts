@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { createApp } from '../../../services/users/app';
-import { HashingGate, Overloaded } from '../../../services/users/hashing-gate';
+import { defaultHashingLimits, HashingGate, Overloaded } from '../../../services/users/hashing-gate';
 import { clientAddress, LoginThrottle } from '../../../services/users/login-throttle';
 import { silentLogger } from '../../../common/log';
 import { SqlUsersStore } from '../../../services/users/sql-store';
@@ -89,6 +89,12 @@ describe('hashing gate', () => {
     expect(await Promise.all(accepted)).toEqual(['done', 'done', 'done']);
     expect(peak).toBe(2);
     expect(gate.load).toEqual({ running: 0, waiting: 0 });
+  });
+
+  test('by default hashes on every core but one, and on one core still hashes', () => {
+    expect(defaultHashingLimits(2)).toEqual({ concurrent: 1, queued: 8 });
+    expect(defaultHashingLimits(8)).toEqual({ concurrent: 7, queued: 8 });
+    expect(defaultHashingLimits(1)).toEqual({ concurrent: 1, queued: 8 });
   });
 });
 

@@ -1,9 +1,10 @@
 /** Paged lists of acts across categories: the recent feed on the home page, and one user's acts. */
 import * as api from '../api';
 import { h } from '../dom';
-import { pageCount, pageRange, PAGE_SIZE } from '../pure/paging';
+import { pageRange, PAGE_SIZE } from '../pure/paging';
 import { routeHash, type Route } from '../pure/route';
 import { actCard } from './act-card';
+import { pager } from './pager';
 
 export interface FeedData {
   page: number;
@@ -66,23 +67,7 @@ export function actFeed(options: FeedOptions): HTMLElement {
         ),
       )
     : h('p', { className: 'empty' }, options.empty);
-  return h('div', { className: 'act-feed' }, list, feedPager(data, options.pageRoute));
-}
-
-function feedPager(data: FeedData, pageRoute: (page: number) => Route): HTMLElement | null {
-  const pages = pageCount(data.total);
-  if (pages <= 1) return null;
-  const link = (page: number, text: string, rel: string): HTMLElement =>
-    page >= 1 && page <= pages
-      ? h('a', { href: routeHash(pageRoute(page)), className: 'link-button', rel }, text)
-      : h('span', { className: 'link-button disabled', attrs: { 'aria-disabled': 'true' } }, text);
-  return h(
-    'nav',
-    { className: 'pager', attrs: { 'aria-label': 'Pages' } },
-    link(data.page - 1, '← Newer', 'prev'),
-    h('span', { className: 'pager-position' }, `Page ${data.page} of ${pages}`),
-    link(data.page + 1, 'Older →', 'next'),
-  );
+  return h('div', { className: 'act-feed' }, list, pager(data, options.pageRoute));
 }
 
 /** One user's page: their acts, newest first, whether or not the account still exists. */

@@ -1,9 +1,10 @@
 /** One category: its acts newest first, a page at a time, and sharing a new act into it. */
 import * as api from '../api';
 import { h, showMessage } from '../dom';
-import { pageCount, pageRange, PAGE_SIZE } from '../pure/paging';
+import { pageRange, PAGE_SIZE } from '../pure/paging';
 import { routeHash } from '../pure/route';
 import { actCard } from './act-card';
+import { pager } from './pager';
 import { uploadForm } from './upload-form';
 
 export interface CategoryPageData {
@@ -77,27 +78,7 @@ export function categoryPage(options: CategoryPageOptions): HTMLElement {
     h('p', { className: 'category-total' }, data.total === 1 ? '1 act' : `${data.total} acts`),
     share,
     acts,
-    pager(data),
-  );
-}
-
-function pager(data: CategoryPageData): HTMLElement | null {
-  const pages = pageCount(data.total);
-  if (pages <= 1) return null;
-  const link = (page: number, text: string, rel: string): HTMLElement =>
-    page >= 1 && page <= pages
-      ? h(
-          'a',
-          { href: routeHash({ kind: 'category', name: data.name, page }), className: 'link-button', rel },
-          text,
-        )
-      : h('span', { className: 'link-button disabled', attrs: { 'aria-disabled': 'true' } }, text);
-  return h(
-    'nav',
-    { className: 'pager', attrs: { 'aria-label': 'Pages' } },
-    link(data.page - 1, '← Newer', 'prev'),
-    h('span', { className: 'pager-position' }, `Page ${data.page} of ${pages}`),
-    link(data.page + 1, 'Older →', 'next'),
+    pager(data, (page) => ({ kind: 'category', name: data.name, page })),
   );
 }
 
