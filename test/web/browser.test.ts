@@ -270,6 +270,8 @@ describeWith('browser', 'web UI in a browser', () => {
     expect(new URL(page.url()).hash).toBe(`#/u/${USER}`);
     await page.reload();
     const mine = page.getByRole('list', { name: `Acts by ${USER}, newest first` });
+    // The page loads the acts after the reload's load event: wait for their list.
+    await mine.waitFor();
     expect(await mine.locator('.act-caption').allTextContents()).toEqual([
       'Fixed a stranger’s bike',
       'Walked the shelter dogs',
