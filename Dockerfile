@@ -34,13 +34,12 @@ RUN case "$SERVICE" in users|acts) ;; *) echo "build argument SERVICE must be us
  && case "$PORT" in ''|*[!0-9]*) echo "build argument PORT must be a port number, got '$PORT'" >&2; exit 1;; esac
 COPY common ./common
 COPY services ./services
-# One bundled file; the native addon and the MySQL driver stay external and are copied
-# alongside it with their run-time dependencies (from the lock file; prebuild-install only
-# matters at install time).
-RUN node -e "require('esbuild').buildSync({ \
-      entryPoints: ['services/$SERVICE/main.ts'], outfile: '/app/main.js', bundle: true, \
-      platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', \
-      external: ['better-sqlite3', 'mysql2'] })" \
+# One bundled file, built with the options process mode uses (services/shared/bundle.json); the
+# native addon and the MySQL driver stay external and are copied alongside it with their
+# run-time dependencies (from the lock file; prebuild-install only matters at install time).
+RUN node -e "const { esbuild } = require('./services/shared/bundle.json'); \
+      require('esbuild').buildSync({ ...esbuild, entryPoints: ['services/$SERVICE/main.ts'], \
+        outfile: '/app/main.js', logLevel: 'error' })" \
  && node -e "const fs = require('fs'); const lock = require('./package-lock.json').packages; \
       const needed = new Set(); \
       const visit = (name) => { \
@@ -48,7 +47,7 @@ RUN node -e "require('esbuild').buildSync({ \
         if (needed.has(name) || name === 'prebuild-install' || !entry || !fs.existsSync('node_modules/' + name)) return; \
         needed.add(name); \
         Object.keys({ ...entry.dependencies, ...entry.optionalDependencies }).forEach(visit); }; \
-      ['better-sqlite3', 'mysql2'].forEach(visit); \
+      require('./services/shared/bundle.json').esbuild.external.forEach(visit); \
       for (const name of needed) fs.cpSync('node_modules/' + name, '/app/node_modules/' + name, { recursive: true }); \
       for (const dir of ['deps', 'src', 'build/Release/obj', 'build/Release/obj.target', 'build/Release/.deps']) \
         fs.rmSync('/app/node_modules/better-sqlite3/' + dir, { recursive: true, force: true }); \
@@ -57,7 +56,9 @@ RUN node -e "require('esbuild').buildSync({ \
 FROM ${BASE_IMAGE}
 ARG SERVICE
 ARG PORT
+# MALLOC_MMAP_THRESHOLD_ as services/shared/bundle.json's env says (scripts/services-bundle.ts: why).
 ENV NODE_ENV=production \
+    MALLOC_MMAP_THRESHOLD_=32768 \
     PORT=${PORT} \
     DATABASE_URL=sqlite:/data/${SERVICE}.db
 WORKDIR /app
@@ -68,4 +69,5 @@ COPY --from=build --chown=node:node /app/data /data
 USER node
 EXPOSE ${PORT}
 STOPSIGNAL SIGTERM
-CMD ["node", "main.js"]
+# node's flags as services/shared/bundle.json's nodeFlags say (scripts/services-bundle.ts: why).
+CMD ["node", "--max-semi-space-size=4", "main.js"]

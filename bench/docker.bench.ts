@@ -1,6 +1,8 @@
 /**
  * Docker replicas, measured against local processes in the same run:
- * - replacement: from the decision (remove the old replica) to the new one answering `_health`;
+ * - replacement: from the decision (remove the old replica) to the new one answering `_health`,
+ *   with a floor from the same run: the same replacement of a container from the same image
+ *   running a bare node:http server instead of the service (what the engine and node cost);
  * - exit notice: from `docker kill` / `kill -9` to the runtime's onExit (what takes a replica
  *   out of rotation before any probe);
  * - image sizes;
@@ -16,7 +18,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createDockerRuntime } from '../orchestrator/docker-runtime';
+import Docker from 'dockerode';
+import {
+  createDockerRuntime,
+  type ContainerCreateRequest,
+  type DockerApi,
+} from '../orchestrator/docker-runtime';
 import { silentLogger } from '../common/log';
 import { createProcessRuntime } from '../orchestrator/process-runtime';
 import type { ContainerRuntime, ReplicaInfo, ReplicaSpec } from '../orchestrator/runtime';
@@ -71,30 +78,70 @@ async function untilHealthy(port: number): Promise<void> {
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const ms = (value: number) => `${value.toFixed(0)} ms`;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const spread = (values: number[]) => `${Math.min(...values).toFixed(0)}-${Math.max(...values).toFixed(0)} ms`;
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ');
 
-interface Figures {
-  replacement: number;
-  exitNotice: number;
+const BARE_SERVER =
+  "require('http').createServer((q,r)=>{q.resume();r.writeHead(200,{'content-type':'application/json'});r.end('{}')}).listen(process.env.PORT)";
+
+/**
+ * The floor of a Docker replacement: the same runtime, image, labels and port binding, but
+ * the container runs a bare node:http server instead of the service.
+ */
+function bareDockerApi(): DockerApi {
+  const docker = new Docker() as unknown as DockerApi;
+  return Object.assign(Object.create(docker) as DockerApi, {
+    createContainer: (request: ContainerCreateRequest) =>
+      docker.createContainer({ ...request, Cmd: ['node', '-e', BARE_SERVER] } as ContainerCreateRequest),
+  });
 }
 
-async function measure(
-  runtime: ContainerRuntime,
-  spec: ReplicaSpec,
+const ms = (value: number) => `${value.toFixed(0)} ms`;
+
+interface Party {
+  readonly runtime: ContainerRuntime;
+  readonly spec: ReplicaSpec;
+}
+
+/**
+ * From the decision (remove the old replica) to the new one answering `_health`, ROUNDS times
+ * per party, the parties taking turns so that a burst of other work lands on all of them.
+ */
+async function replacements(parties: Party[]): Promise<number[][]> {
+  const current = await Promise.all(
+    parties.map(async ({ runtime, spec }) => {
+      const replica = await runtime.start(spec);
+      await untilHealthy(spec.port);
+      return replica;
+    }),
+  );
+  const samples = parties.map((): number[] => []);
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [p, { runtime, spec }] of parties.entries()) {
+      const decided = performance.now();
+      await runtime.remove(current[p]!.id);
+      current[p] = await runtime.start(spec);
+      await untilHealthy(spec.port);
+      samples[p]!.push(performance.now() - decided);
+    }
+  }
+  await Promise.all(parties.map(({ runtime }, p) => runtime.remove(current[p]!.id)));
+  return samples;
+}
+
+/** From a kill from outside to the runtime's onExit, ROUNDS times. */
+async function exitNotices(
+  { runtime, spec }: Party,
   killFromOutside: (replica: ReplicaInfo) => Promise<void>,
-): Promise<Figures> {
-  const replacements: number[] = [];
+): Promise<number[]> {
   const notices: number[] = [];
   let current = await runtime.start(spec);
   await untilHealthy(spec.port);
-  for (let i = 0; i < ROUNDS; i++) {
-    const decided = performance.now();
-    await runtime.remove(current.id);
-    current = await runtime.start(spec);
-    await untilHealthy(spec.port);
-    replacements.push(performance.now() - decided);
-  }
   for (let i = 0; i < ROUNDS; i++) {
     const victim = current;
     const noticed = new Promise<number>((resolve) => {
@@ -112,7 +159,7 @@ async function measure(
     await untilHealthy(spec.port);
   }
   await runtime.remove(current.id);
-  return { replacement: median(replacements), exitNotice: median(notices) };
+  return notices;
 }
 
 async function main(): Promise<void> {
@@ -129,12 +176,29 @@ async function main(): Promise<void> {
     console.log(`image ${imageName(service)}: ${(Number(stdout) / 1e6).toFixed(1)} MB`);
   }
 
+  const loadBefore = loadAverage();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'docker-bench-'));
   const processRuntime = createProcessRuntime({ cwd: repoRoot, logDir: path.join(dataDir, 'logs') });
   const processPort = await freePort();
-  const processFigures = await measure(
-    processRuntime,
-    {
+  const owner = `bench-${randomBytes(3).toString('hex')}`;
+  const dockerRuntime = createDockerRuntime({ publishHost: '127.0.0.1', logger: silentLogger, owner });
+  const bareRuntime = createDockerRuntime({
+    publishHost: '127.0.0.1',
+    logger: silentLogger,
+    owner: `${owner}-bare`,
+    docker: bareDockerApi(),
+  });
+  const inContainer = (port: number, specHash: string): ReplicaSpec => ({
+    pool: 'bench',
+    port,
+    internalPort: 8000,
+    image: 'acts:latest',
+    env: { DATABASE_URL: 'sqlite:/tmp/acts.db', LOG_LEVEL: 'warn' },
+    specHash,
+  });
+  const processParty: Party = {
+    runtime: processRuntime,
+    spec: {
       pool: 'bench',
       port: processPort,
       internalPort: processPort,
@@ -142,50 +206,52 @@ async function main(): Promise<void> {
       env: { DATABASE_URL: `sqlite:${path.join(dataDir, 'acts.db')}`, LOG_LEVEL: 'warn' },
       specHash: 'bench',
     },
-    async (replica) => {
+  };
+  const dockerParty: Party = { runtime: dockerRuntime, spec: inContainer(await freePort(), 'bench') };
+  const bareParty: Party = { runtime: bareRuntime, spec: inContainer(await freePort(), 'bare') };
+  try {
+    const [processReplacements, dockerReplacements, bareReplacements] = await replacements([
+      processParty,
+      dockerParty,
+      bareParty,
+    ]);
+    const processNotices = await exitNotices(processParty, async (replica) => {
       process.kill(Number(replica.id.replace('pid:', '')), 'SIGKILL');
-    },
-  );
-  await processRuntime.removeAll();
-  await processRuntime.close();
-
-  const dockerRuntime = createDockerRuntime({
-    publishHost: '127.0.0.1',
-    logger: silentLogger,
-    owner: `bench-${randomBytes(3).toString('hex')}`,
-  });
-  const dockerFigures = await measure(
-    dockerRuntime,
-    {
-      pool: 'bench',
-      port: await freePort(),
-      internalPort: 8000,
-      image: 'acts:latest',
-      env: { DATABASE_URL: 'sqlite:/tmp/acts.db', LOG_LEVEL: 'warn' },
-      specHash: 'bench',
-    },
-    async (replica) => {
+    });
+    const dockerNotices = await exitNotices(dockerParty, async (replica) => {
       await run('docker', ['kill', replica.id]);
-    },
-  );
-  await dockerRuntime.close();
-  rmSync(dataDir, { recursive: true, force: true });
+    });
 
-  console.log(`\nmedians of ${ROUNDS}            process      docker    docker/process`);
-  const row = (label: string, p: number, d: number) =>
+    console.log(`\nmedians of ${ROUNDS}            process      docker    docker/process`);
+    const row = (label: string, p: number, d: number) =>
+      console.log(
+        `${label.padEnd(28)}${ms(p).padStart(8)}${ms(d).padStart(12)}${`${(d / p).toFixed(2)}x`.padStart(14)}`,
+      );
+    row('replacement → healthy', median(processReplacements!), median(dockerReplacements!));
+    row('kill → exit noticed', median(processNotices), median(dockerNotices));
+    console.log('\n(kill → exit noticed includes the `docker kill` CLI round trip for Docker.)');
+    const goal = REPLACEMENT_GOAL_MS;
+    const docker = median(dockerReplacements!);
+    const bare = median(bareReplacements!);
     console.log(
-      `${label.padEnd(28)}${ms(p).padStart(8)}${ms(d).padStart(12)}${`${(d / p).toFixed(2)}x`.padStart(14)}`,
+      `Docker replacement → healthy: ${ms(docker)} (${spread(dockerReplacements!)}) against a goal of ${goal} ms: ` +
+        (docker <= goal ? 'met' : `missed by ${ms(docker - goal)}`) +
+        ` (${BEFORE_REPLACEMENT_MS} ms before this work, quiet machine)`,
     );
-  row('replacement → healthy', processFigures.replacement, dockerFigures.replacement);
-  row('kill → exit noticed', processFigures.exitNotice, dockerFigures.exitNotice);
-  console.log('\n(kill → exit noticed includes the `docker kill` CLI round trip for Docker.)');
-  const goal = REPLACEMENT_GOAL_MS;
-  const docker = dockerFigures.replacement;
-  console.log(
-    `Docker replacement → healthy: ${ms(docker)} against a goal of ${goal} ms: ` +
-      (docker <= goal ? 'met' : `missed by ${ms(docker - goal)}`) +
-      ` (${BEFORE_REPLACEMENT_MS} ms before this work, quiet machine)`,
-  );
+    console.log(
+      `  floor, the same replacement of a container of the same image running a bare node:http server, rounds taken in turn: ` +
+        `${ms(bare)} (${spread(bareReplacements!)}); replica - floor ${ms(docker - bare)}, replica / floor ${(docker / bare).toFixed(2)}`,
+    );
+    console.log(`  load average ${loadBefore} before, ${loadAverage()} after`);
+  } finally {
+    await processRuntime.removeAll();
+    await processRuntime.close();
+    for (const runtime of [dockerRuntime, bareRuntime]) {
+      await runtime.removeAll();
+      await runtime.close();
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 
   await frontDoorCpu();
 }

@@ -40,12 +40,14 @@ interface Proc {
 /**
  * The floor: node:http and the driver alone, answering the same bytes from the same SQL the
  * store runs for these two routes (plain identifiers, so one text serves both databases).
+ * With EXPRESS=1 the same handler runs as one express route (x-powered-by and ETag off, as in
+ * the services): the peer that shows what express itself costs per request.
  */
 const FLOOR_SCRIPT = `
 const http = require('http');
 const url = process.env.DATABASE_URL;
-const CATEGORIES = 'select c.name, count(a.seq) as act_count from categories as c left join acts as a on a.category_name = c.name group by c.seq, c.name order by c.seq';
-const COUNT = 'select count(a.seq) as act_count from categories as c left join acts as a on a.category_name = c.name where c.name = ? group by c.seq';
+const CATEGORIES = 'select name, act_count from categories order by seq';
+const COUNT = 'select act_count from categories where name = ?';
 const PAGE = 'select act_id, username, taken_at, caption, upvotes, category_name, image from acts where category_name = ? order by sort_time desc, seq desc limit ? offset ?';
 let read;
 if (url.startsWith('sqlite:')) {
@@ -61,20 +63,35 @@ const send = (res, body) => {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 };
-http.createServer(async (req, res) => {
-  if (req.url === '/api/v1/categories') {
+async function answer(path, res) {
+  if (path === '/api/v1/categories') {
     const rows = await read(CATEGORIES, []);
     return send(res, '{' + rows.map((r) => JSON.stringify(text(r.name)) + ':' + Number(r.act_count)).join(',') + '}');
   }
-  const name = decodeURIComponent(req.url.split('/')[4]);
+  const name = decodeURIComponent(path.split('/')[4]);
   const [count] = await read(COUNT, [name]);
   const rows = await read(PAGE, [name, Math.min(Number(count.act_count), 100), 0]);
   send(res, JSON.stringify(rows.map((r) => ({
     actId: Number(r.act_id), username: text(r.username), timestamp: r.taken_at, caption: r.caption,
     upvotes: Number(r.upvotes), categoryName: text(r.category_name), imgB64: Buffer.from(r.image).toString('base64'),
   }))));
-}).listen(process.env.PORT);
+}
+if (process.env.EXPRESS === '1') {
+  const app = require('express')();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.get(['/api/v1/categories', '/api/v1/categories/:name/acts'], (req, res) => answer(req.path, res));
+  app.listen(process.env.PORT);
+} else {
+  http.createServer((req, res) => answer(req.url, res)).listen(process.env.PORT);
+}
 `;
+
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ');
 
 async function main(): Promise<void> {
   if (!hasCommand('wrk')) {
@@ -85,7 +102,7 @@ async function main(): Promise<void> {
     `${os.cpus().length} cores shared with everything else running: compare ratios, not absolute figures`,
   );
   const users = await startUsersStandIn();
-  const bare = await spawnAndWait(['-e', BARE_SCRIPT], {}, '/');
+  const bare = await spawnAndWait([process.execPath, '-e', BARE_SCRIPT], {}, '/');
   const bareRss = memory(bare.child.pid!).rss;
   await bare.stop();
   console.log(`bare node:http process, idle: RSS ${mb(bareRss)}`);
@@ -120,6 +137,7 @@ async function benchEngine(label: string, databaseUrl: string, usersUrl: string)
   console.log(`\n${label} (${databaseUrl.replace(/\/\/[^@]*@/, '//…@')})`);
   const acts = await startActs(databaseUrl, usersUrl);
   let floor: Proc | undefined;
+  let minimalExpress: Proc | undefined;
   try {
     for (const name of ['bench', 'photos', 'small']) await post(acts.url, '/api/v1/categories', [name]);
     // Idle: started and migrated, before the first upload loads the HTTP client for user look-ups.
@@ -129,20 +147,37 @@ async function benchEngine(label: string, databaseUrl: string, usersUrl: string)
       const status = await post(acts.url, '/api/v1/acts', actBody(10_000 + actId, 'small', smallImage));
       if (status !== 201) throw new Error(`small upload answered ${status}`);
     }
-    floor = await spawnAndWait(['-e', FLOOR_SCRIPT], { DATABASE_URL: databaseUrl }, '/api/v1/categories');
+    floor = await spawnAndWait(
+      [process.execPath, '-e', FLOOR_SCRIPT],
+      { DATABASE_URL: databaseUrl },
+      '/api/v1/categories',
+    );
+    minimalExpress = await spawnAndWait(
+      [process.execPath, '-e', FLOOR_SCRIPT],
+      { DATABASE_URL: databaseUrl, EXPRESS: '1' },
+      '/api/v1/categories',
+    );
     const idle = { acts: idleActs, floor: memory(floor.child.pid!).rss };
 
     for (const [route, pathname] of [
       ['GET /api/v1/categories', '/api/v1/categories'],
       ['GET /api/v1/categories/{name}/acts, 100 small acts', '/api/v1/categories/small/acts'],
     ] as const) {
-      const [ours, base] = await versus(acts, floor, pathname);
-      console.log(`  ${route}`);
-      console.log(`    replica ${row(ours)}`);
-      console.log(`    floor   ${row(base)}`);
+      const loadBefore = loadAverage();
+      const [ours, peer, base] = await versus([acts, minimalExpress, floor], pathname);
+      const goal =
+        label === 'SQLite' && pathname === '/api/v1/categories' ? `  (goal >= ${REPLICA_GOAL})` : '';
+      console.log(`  ${route} (load average ${loadBefore} before, ${loadAverage()} after)`);
+      console.log(`    replica          ${row(ours!)}`);
+      console.log(`    minimal express  ${row(peer!)}`);
+      console.log(`    floor            ${row(base!)}`);
       console.log(
-        `    replica / floor: ${ratio(ours.rps, base.rps)} req/s, ${ratio(base.cpuMicros, ours.cpuMicros)} by CPU per request` +
-          (label === 'SQLite' && pathname === '/api/v1/categories' ? `  (goal >= ${REPLICA_GOAL})` : ''),
+        `    replica / floor: ${ratio(ours!.rps, base!.rps)} req/s, ${ratio(base!.cpuMicros, ours!.cpuMicros)} by CPU per request` +
+          ` (each turn: ${turnRatios(base!, ours!)})${goal}`,
+      );
+      console.log(
+        `    minimal express / floor: ${ratio(base!.cpuMicros, peer!.cpuMicros)} by CPU per request (each turn: ${turnRatios(base!, peer!)});` +
+          ` replica / minimal express ${ratio(peer!.cpuMicros, ours!.cpuMicros)}`,
       );
     }
     const loaded = { acts: memory(acts.child.pid!).rss, floor: memory(floor.child.pid!).rss };
@@ -152,6 +187,8 @@ async function benchEngine(label: string, databaseUrl: string, usersUrl: string)
     );
     await floor.stop();
     floor = undefined;
+    await minimalExpress.stop();
+    minimalExpress = undefined;
 
     const imgB64 = randomImage(50 * 1024);
     const started = performance.now();
@@ -184,6 +221,7 @@ async function benchEngine(label: string, databaseUrl: string, usersUrl: string)
     );
   } finally {
     await floor?.stop();
+    await minimalExpress?.stop();
     await acts.stop();
   }
   await measureBigUpload(databaseUrl, usersUrl);
@@ -221,30 +259,36 @@ interface Load {
   rps: number;
   /** CPU time (user + system) of the serving process per request, in microseconds. */
   cpuMicros: number;
+  /** The same, for each turn alone. */
+  turns: number[];
 }
 
+const TURNS = 3;
+
 /**
- * Replica and floor in turns, twice each after a warm-up, so a burst of other work on the
- * machine lands on both; the figures are the totals of both turns.
+ * The parties in turns, TURNS times each after a warm-up, so a burst of other work on the
+ * machine lands on all of them; the figures are the totals of all turns.
  */
-async function versus(ours: Proc, floor: Proc, pathname: string): Promise<[Load, Load]> {
-  await wrk(ours.url + pathname, 2);
-  await wrk(floor.url + pathname, 2);
-  const totals = [
-    { requests: 0, seconds: 0, cpu: 0 },
-    { requests: 0, seconds: 0, cpu: 0 },
-  ];
-  for (let turn = 0; turn < 2; turn++) {
-    for (const [i, proc] of [ours, floor].entries()) {
+async function versus(parties: Proc[], pathname: string): Promise<Load[]> {
+  for (const proc of parties) await wrk(proc.url + pathname, 2);
+  const totals = parties.map(() => ({ requests: 0, seconds: 0, cpu: 0, turns: [] as number[] }));
+  for (let turn = 0; turn < TURNS; turn++) {
+    for (const [i, proc] of parties.entries()) {
       const cpu0 = cpuMicros(proc.child.pid!);
       const requests = await wrk(proc.url + pathname, WRK_SECONDS / 2);
-      totals[i]!.cpu += cpuMicros(proc.child.pid!) - cpu0;
+      const cpu = cpuMicros(proc.child.pid!) - cpu0;
+      totals[i]!.cpu += cpu;
       totals[i]!.requests += requests;
       totals[i]!.seconds += WRK_SECONDS / 2;
+      totals[i]!.turns.push(cpu / requests);
     }
   }
-  const [a, b] = totals.map((t) => ({ rps: t.requests / t.seconds, cpuMicros: t.cpu / t.requests }));
-  return [a!, b!];
+  return totals.map((t) => ({ rps: t.requests / t.seconds, cpuMicros: t.cpu / t.requests, turns: t.turns }));
+}
+
+/** floor / party by CPU per request, turn by turn. */
+function turnRatios(floor: Load, party: Load): string {
+  return party.turns.map((cpu, i) => ratio(floor.turns[i]!, cpu)).join(', ');
 }
 
 /** Runs wrk against `url`; resolves with the number of 2xx responses. */
@@ -295,17 +339,18 @@ async function post(base: string, pathname: string, body: unknown): Promise<numb
 // ---------------------------------------------------------------- parties
 
 function startActs(databaseUrl: string, usersUrl: string): Promise<Proc> {
-  const [, ...args] = bundledServiceCommand('acts');
   return spawnAndWait(
-    args,
+    bundledServiceCommand('acts'),
     { DATABASE_URL: databaseUrl, USERS_URL: usersUrl, PUBLIC_ORIGIN: 'http://bench', LOG_LEVEL: 'warn' },
     '/api/v1/_health',
   );
 }
 
-async function spawnAndWait(args: string[], env: Record<string, string>, probe: string): Promise<Proc> {
+/** Runs `command` (program first) and waits until `probe` answers 200. */
+async function spawnAndWait(command: string[], env: Record<string, string>, probe: string): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, args, {
+  const [program, ...args] = command as [string, ...string[]];
+  const child = spawn(program, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -52,8 +52,10 @@ export interface ProbeState {
   passedOnce: boolean;
   consecutiveFailures: number;
   watchedSinceMs: number;
-  /** Set (to when it began) while the replica answers 503 and has been reported unavailable. */
+  /** Set (to when the run began) while the replica answers 503. */
   unavailableSinceMs?: number;
+  /** 503s in a row while in rotation, before it leaves (see judgeProbe). */
+  consecutiveUnavailable?: number;
 }
 
 export interface ProbeVerdict {
@@ -83,6 +85,7 @@ export function judgeProbe(
       passedOnce: true,
       consecutiveFailures: 0,
       unavailableSinceMs: undefined,
+      consecutiveUnavailable: undefined,
     };
     return state.healthy === true
       ? { state: next }
@@ -91,9 +94,30 @@ export function judgeProbe(
   if (outcome.kind === 'server-error' && outcome.status === UNAVAILABLE_STATUS && !reportedUnhealthy(state)) {
     const since = state.unavailableSinceMs ?? nowMs;
     const limitMs = rules.unavailableLimitMs ?? UNAVAILABLE_LIMIT_MS;
-    const next: ProbeState = { ...state, healthy: false, consecutiveFailures: 0, unavailableSinceMs: since };
+    const inARow = (state.consecutiveUnavailable ?? 0) + 1;
+    // A replica in rotation stays there until failureThreshold 503s in a row: `_health` answers
+    // 503 when its database check misses a 500 ms deadline, and one stall of a busy host can
+    // make every replica miss it at the same tick, which would empty the pool for a second.
+    // Meanwhile requests reach it and a database that is really down answers them 503 anyway.
+    if (state.healthy === true && inARow < rules.failureThreshold && nowMs - since < limitMs)
+      return {
+        state: {
+          ...state,
+          consecutiveFailures: 0,
+          unavailableSinceMs: since,
+          consecutiveUnavailable: inARow,
+        },
+      };
+    const next: ProbeState = {
+      ...state,
+      healthy: false,
+      consecutiveFailures: 0,
+      unavailableSinceMs: since,
+      consecutiveUnavailable: inARow,
+    };
     if (nowMs - since >= limitMs) {
       next.unavailableSinceMs = undefined;
+      next.consecutiveUnavailable = undefined;
       const reason = `health probe answered ${outcome.status} for ${nowMs - since} ms (limit ${limitMs} ms)`;
       return { state: next, change: { health: 'unhealthy', reason } };
     }
@@ -107,6 +131,7 @@ export function judgeProbe(
       healthy: false,
       consecutiveFailures: state.consecutiveFailures + 1,
       unavailableSinceMs: undefined,
+      consecutiveUnavailable: undefined,
     };
     return reportedUnhealthy(state)
       ? { state: next }
@@ -115,7 +140,7 @@ export function judgeProbe(
   const inGrace = !state.passedOnce && nowMs - state.watchedSinceMs < rules.startupGraceMs;
   if (inGrace) return { state };
   const failures = state.consecutiveFailures + 1;
-  const next: ProbeState = { ...state, consecutiveFailures: failures };
+  const next: ProbeState = { ...state, consecutiveFailures: failures, consecutiveUnavailable: undefined };
   if (failures < rules.failureThreshold || reportedUnhealthy(state)) return { state: next };
   next.healthy = false;
   next.unavailableSinceMs = undefined;

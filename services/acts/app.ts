@@ -12,6 +12,8 @@ export interface ActsAppDeps {
   readonly healthTimeoutMs?: number;
   readonly heapLimitFraction?: number;
   readonly bodyLimitBytes?: number;
+  /** See ServiceAppOptions.logsRequests. */
+  readonly logsRequests?: boolean;
 }
 
 export function createApp(deps: ActsAppDeps): Express {
@@ -25,5 +27,6 @@ export function createApp(deps: ActsAppDeps): Express {
     healthTimeoutMs: deps.healthTimeoutMs,
     heapLimitFraction: deps.heapLimitFraction,
     bodyLimitBytes: deps.bodyLimitBytes,
+    logsRequests: deps.logsRequests,
   }).app;
 }

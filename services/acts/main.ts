@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   const database = await openDatabase<ActsDatabase>(config.databaseUrl, { logger });
   await migrateToLatest(database.db, database.dialect, 'acts', actsMigrations);
   const users = httpUserDirectory({ usersUrl: config.usersUrl, publicOrigin: config.publicOrigin, logger });
-  const app = createApp({ store: new SqlActsStore(database), users, logger });
+  const app = createApp({
+    store: new SqlActsStore(database),
+    users,
+    logger,
+    logsRequests: config.logLevel === 'debug',
+  });
   await serve(app, { port: config.port, logger, onClosed: () => database.destroy() });
 }
 

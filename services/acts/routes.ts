@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { isValidName } from '../shared/names';
 import { badRequest, HttpError } from '../shared/http-error';
+import { sendJson, sendJsonText } from '../shared/json-response';
 import type { Route } from '../shared/routes';
 import { parseActIdParam, parseNewAct, parseNewCategory, parseUpvote, type Act } from './act';
 import { decideListing, type ListingDecision } from './listing';
@@ -18,12 +19,12 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
             res.status(204).end();
             return;
           }
-          res.status(200).type('json').send(categoriesJson(categories));
+          sendJsonText(res, 200, categoriesJson(categories));
         },
         POST: async (req, res) => {
           const created = await store.createCategory(parseNewCategory(req.body));
           if (!created) throw badRequest('category exists');
-          res.status(201).json({});
+          sendJson(res, 201, {});
         },
       },
     },
@@ -33,7 +34,7 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
         GET: async (req, res) => {
           const count = await store.countActsInCategory(param(req, 'name'));
           if (count === undefined) throw badRequest('no such category');
-          res.status(200).json([count]);
+          sendJson(res, 200, [count]);
         },
       },
     },
@@ -54,7 +55,7 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
       methods: {
         DELETE: async (req, res) => {
           if (!(await store.deleteCategory(param(req, 'name')))) throw badRequest('no such category');
-          res.status(200).json({});
+          sendJson(res, 200, {});
         },
       },
     },
@@ -70,7 +71,7 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
           if (!(await users.exists(act.username))) throw badRequest('no such user');
           const outcome = await store.createAct(act);
           if (outcome !== 'created') throw badRequest(outcome);
-          res.status(201).json({});
+          sendJson(res, 201, {});
         },
       },
     },
@@ -80,7 +81,7 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
       methods: {
         POST: async (req, res) => {
           if (!(await store.upvote(parseUpvote(req.body)))) throw badRequest('no such act');
-          res.status(200).json({});
+          sendJson(res, 200, {});
         },
       },
     },
@@ -98,7 +99,7 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
       path: '/api/v1/acts/count',
       methods: {
         GET: async (_req, res) => {
-          res.status(200).json([await store.countActs()]);
+          sendJson(res, 200, [await store.countActs()]);
         },
       },
     },
@@ -107,7 +108,7 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
       methods: {
         DELETE: async (req, res) => {
           if (!(await store.deleteAct(parseActIdParam(param(req, 'actId'))))) throw badRequest('no such act');
-          res.status(200).json({});
+          sendJson(res, 200, {});
         },
       },
     },
@@ -153,7 +154,7 @@ async function sendListing(
     res.status(204).end();
     return;
   }
-  res.status(200).json(acts);
+  sendJson(res, 200, acts);
 }
 
 /**

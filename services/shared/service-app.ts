@@ -1,4 +1,5 @@
 import express, { type Express } from 'express';
+import { chain } from './chain';
 import { cors } from './cors';
 import { errorHandler } from './error-handler';
 import { notFound } from './http-error';
@@ -15,11 +16,17 @@ export interface ServiceAppOptions {
   readonly healthTimeoutMs?: number;
   readonly heapLimitFraction?: number;
   readonly bodyLimitBytes?: number;
+  /**
+   * Whether the request log runs (one debug line per request): off when the log level is above
+   * debug, where every line would be dropped after its timing and listener were paid for.
+   */
+  readonly logsRequests?: boolean;
 }
 
 /**
- * The shape both services share, in order: request log, crash flag and counter, CORS, then
- * the routes (each guarding its methods before its body is read), 404, the one error handler.
+ * The shape both services share, in order: request log, crash flag and counter, CORS (one
+ * router layer), then the routes (each guarding its methods before its body is read), 404,
+ * the one error handler.
  */
 export function createServiceApp(options: ServiceAppOptions): { app: Express; ops: OpsState } {
   const app = express();
@@ -29,9 +36,13 @@ export function createServiceApp(options: ServiceAppOptions): { app: Express; op
   app.set('case sensitive routing', true);
   const ops = createOpsState();
 
-  app.use(requestLog(options.logger));
-  app.use(crashAndCount(ops));
-  app.use(cors());
+  app.use(
+    chain([
+      ...(options.logsRequests === false ? [] : [requestLog(options.logger)]),
+      crashAndCount(ops),
+      cors(),
+    ]),
+  );
   // The service's own routes first: the router tries each path in turn, and these carry the traffic.
   mountRoutes(
     app,

@@ -58,12 +58,28 @@ describe('judgeProbe', () => {
 
   test.each<[string, ProbeState, ProbeOutcome, number, ReportedHealth | undefined, number | undefined]>([
     [
-      'a 503 on a healthy replica is unavailable, not unhealthy',
+      'one 503 on a healthy replica (a slow database check) leaves it in rotation, counting from then',
       healthy,
       unavailable503,
       100,
+      undefined,
+      100,
+    ],
+    [
+      'the third 503 in a row on a healthy replica is unavailable, not unhealthy',
+      { ...healthy, unavailableSinceMs: 100, consecutiveUnavailable: 2 },
+      unavailable503,
+      2_100,
       'unavailable',
       100,
+    ],
+    [
+      'a pass between 503s starts the count again',
+      { ...healthy, unavailableSinceMs: 100, consecutiveUnavailable: 2 },
+      pass,
+      2_100,
+      undefined,
+      undefined,
     ],
     [
       'a 503 on a fresh replica is unavailable, even in grace',

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseStartArgs, type StartOptions } from '../../scripts/start/cli';
 import { shareDataDirWithContainers } from '../../scripts/start/preflight';
 import { buildStartConfig, serviceDatabaseUrl } from '../../scripts/start/preset';
+import { bundledServiceCommand } from '../../scripts/services-bundle';
 import { freePort } from '../support/requirements';
 import {
   eventually,
@@ -96,12 +97,15 @@ describe('the configuration npm start builds', () => {
     expect(config.staticDir).toBe('/repo/web/dist');
     expect(config.teardownOnExit).toBe(true);
     const [users, acts] = config.pools;
+    // Plain node on the service's bundle, with the replica memory settings, as the images run it.
+    expect(users!.command?.at(-1)).toMatch(/data\/bundle\/users\.js$/);
+    expect(acts!.command?.at(-1)).toMatch(/data\/bundle\/acts\.js$/);
     expect(users).toMatchObject({
       name: 'users',
       firstPort: 8100,
       pathPrefixes: ['/api/v1/users'],
       autoscale: true,
-      command: [process.execPath, expect.stringMatching(/data\/bundle\/users\.js$/)],
+      command: bundledServiceCommand('users'),
       env: { DATABASE_URL: 'sqlite:/srv/d/users.db' },
     });
     expect(acts).toMatchObject({
@@ -111,7 +115,7 @@ describe('the configuration npm start builds', () => {
       minReplicas: 1,
       maxReplicas: 10,
       autoscale: true,
-      command: [process.execPath, expect.stringMatching(/data\/bundle\/acts\.js$/)],
+      command: bundledServiceCommand('acts'),
       env: {
         DATABASE_URL: 'sqlite:/srv/d/acts.db',
         USERS_URL: 'http://127.0.0.1:8080',
