@@ -9,6 +9,11 @@
  * connection is up and the request is being written, so a request that failed to connect can
  * be sent, untouched, to the next replica.
  *
+ * A replica gets at most `connectionsPerReplica` requests at once. Those over the limit wait in
+ * the proxy's own two lanes (`ConnectionLanes`), never in undici's first-come queue: reads go
+ * ahead of other methods and a few connections are kept for reads alone, so a flood of slow
+ * sign-ins cannot put a `GET` behind itself (docs/orchestrator.md, "Connections per replica").
+ *
  * Retry and passive-health rules (docs/orchestrator.md, "Retries and passive health"):
  * - any request whose connection was refused before a byte was written is sent once more;
  * - a bodyless `GET` or `HEAD` that fails before its response headers (reset, EOF) or is
@@ -22,6 +27,8 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../common/log';
+import { ConnectionLanes } from './connection-lanes';
+import type { LaneWaiter } from './connection-lanes';
 
 /** The slice of the balancer the proxy needs (the balancer does not know about HTTP). */
 export interface ProxyTargets {
@@ -58,6 +65,8 @@ export interface UpstreamProxyOptions {
   /** Longest silence between two body chunks from a replica. */
   bodyTimeoutMs?: number;
   connectionsPerReplica?: number;
+  /** Of those, how many only reads (GET/HEAD) may use. */
+  connectionsReservedForReads?: number;
   /** Resend a failed bodyless GET/HEAD to another replica (off only to measure what it hides). */
   retryIdempotent?: boolean;
 }
@@ -68,6 +77,7 @@ const DEFAULTS = {
   headersTimeoutMs: 60_000,
   bodyTimeoutMs: 60_000,
   connectionsPerReplica: 128,
+  connectionsReservedForReads: 8,
   retryIdempotent: true,
 };
 
@@ -113,6 +123,7 @@ const JSON_EMPTY = '{}';
 
 export class UpstreamProxy {
   private readonly pools = new Map<number, Pool>();
+  private readonly lanes = new Map<number, ConnectionLanes>();
   private readonly options: Required<UpstreamProxyOptions>;
 
   constructor(options: UpstreamProxyOptions) {
@@ -149,6 +160,16 @@ export class UpstreamProxy {
     return pool;
   }
 
+  lanesFor(port: number): ConnectionLanes {
+    let lanes = this.lanes.get(port);
+    if (!lanes) {
+      const o = this.options;
+      lanes = new ConnectionLanes(o.connectionsPerReplica, o.connectionsReservedForReads);
+      this.lanes.set(port, lanes);
+    }
+    return lanes;
+  }
+
   get logger(): Logger {
     return this.options.logger;
   }
@@ -157,6 +178,9 @@ export class UpstreamProxy {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    const waiting = [...this.lanes.values()].flatMap((lanes) => lanes.drop());
+    this.lanes.clear();
+    for (const exchange of waiting) (exchange as Exchange).abandon();
     await Promise.all(pools.map((p) => p.destroy().catch(() => {})));
   }
 }
@@ -169,7 +193,7 @@ export class UpstreamProxy {
  * newer ones are an adapter over them) and hand over the response headers as the raw list,
  * forwarded without first being parsed into an object on the hottest path of the orchestrator.
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, LaneWaiter {
   private abortUpstream: ((error: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
   private sent = false;
@@ -177,6 +201,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
   /** Set once this attempt's answer was given up for a retry; its body is read and dropped. */
   private discarding = false;
+  /** Waiting in the replica's lanes for a connection slot. */
+  private waiting = false;
+  private holdsSlot = false;
 
   constructor(
     private readonly proxy: UpstreamProxy,
@@ -192,6 +219,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.target.targets.acquire(this.port);
     (this.res as ExchangeResponse)[kExchange] = this;
     this.res.on('close', onResponseClose);
+    const method = this.req.method;
+    this.waiting = true;
+    this.proxy.lanesFor(this.port).join(this, method === 'GET' || method === 'HEAD');
+  }
+
+  enter(): void {
+    this.waiting = false;
+    this.holdsSlot = true;
     this.proxy.dispatcherFor(this.port).dispatch(
       {
         method: this.req.method ?? 'GET',
@@ -275,7 +310,19 @@ class Exchange implements Dispatcher.DispatchHandler {
   clientClosed(): void {
     if (this.settled || this.discarding || this.res.writableFinished) return;
     this.clientGone = true;
+    if (this.waiting && this.proxy.lanesFor(this.port).withdraw(this)) {
+      this.waiting = false;
+      this.settle();
+      return;
+    }
     this.abortUpstream?.(clientClosed());
+  }
+
+  /** The proxy is closing before this request got a connection: it was sent nowhere. */
+  abandon(): void {
+    this.waiting = false;
+    this.settle();
+    answerJson(this.res, 502);
   }
 
   drained(): void {
@@ -343,6 +390,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.settled = true;
     if (!this.discarding) this.detach();
     this.target.targets.release(this.port);
+    if (this.holdsSlot) {
+      this.holdsSlot = false;
+      this.proxy.lanesFor(this.port).leave();
+    }
   }
 }
 

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { RoundRobinBalancer } from '../../orchestrator/balancer';
 import { silentLogger } from '../../common/log';
 import { UpstreamProxy } from '../../orchestrator/proxy';
-import type { ForwardTarget, ReplicaFailure } from '../../orchestrator/proxy';
+import type { ForwardTarget, ReplicaFailure, UpstreamProxyOptions } from '../../orchestrator/proxy';
 import {
   closeServer,
   eventually,
@@ -27,10 +27,9 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function proxyTo(
-  ports: number[],
-  options: { headersTimeoutMs?: number; retryIdempotent?: boolean } = {},
-): Promise<Harness> {
+type HarnessOptions = Omit<UpstreamProxyOptions, 'logger'>;
+
+async function proxyTo(ports: number[], options: HarnessOptions = {}): Promise<Harness> {
   const balancer = new RoundRobinBalancer();
   for (const port of ports) {
     balancer.add(port);
@@ -76,10 +75,7 @@ describe('proxy hop', () => {
     return started;
   }
 
-  async function harness(
-    ports: number[],
-    options?: { headersTimeoutMs?: number; retryIdempotent?: boolean },
-  ): Promise<Harness> {
+  async function harness(ports: number[], options?: HarnessOptions): Promise<Harness> {
     const h = await proxyTo(ports, options);
     cleanups.push(() => h.close());
     return h;
@@ -574,6 +570,112 @@ describe('proxy hop', () => {
       );
       await eventually(() => totalInFlight(h.balancer) === 0);
       expect((await send(h.port)).status).toBe(200);
+    });
+  });
+
+  describe('connections per replica: reads are not queued behind writes', () => {
+    /** A replica that holds every request until the test answers it, and records the order they came in. */
+    async function holdingBackend(): Promise<{
+      backend: TestBackend;
+      held: Array<() => void>;
+      order: string[];
+    }> {
+      const held: Array<() => void> = [];
+      const order: string[] = [];
+      const [backend] = await backends((req, res) => {
+        order.push(`${req.method} ${req.url}`);
+        held.push(() => res.end(req.url));
+      });
+      return { backend, held, order };
+    }
+
+    const post = (port: number, path: string) => send(port, { method: 'POST', path, body: 'wrong password' });
+
+    test('with the write connections all held by slow POSTs, a GET takes a reserved one and is answered while the POSTs keep waiting', async () => {
+      const { backend, held, order } = await holdingBackend();
+      const h = await harness([backend.port], { connectionsPerReplica: 3, connectionsReservedForReads: 1 });
+      const posts = ['/p1', '/p2', '/p3', '/p4'].map((path) => post(h.port, path));
+      await eventually(() => totalInFlight(h.balancer) === 4 && order.length === 2);
+
+      // Two POSTs hold the write connections, two wait; the GET arriving last goes in next.
+      const get = send(h.port, { path: '/g1' });
+      await eventually(() => order.length === 3);
+      expect(order[2]).toBe('GET /g1');
+      held[2]();
+      const answered = await get;
+      expect([answered.status, answered.body.toString()]).toEqual([200, '/g1']);
+      expect(order).toHaveLength(3);
+
+      // The waiting POSTs then go in as connections free up, and every one is answered.
+      held[0]();
+      await eventually(() => order.length === 4);
+      held[1]();
+      await eventually(() => order.length === 5);
+      held[3]();
+      held[4]();
+      const replies = await Promise.all(posts);
+      expect(replies.map((r) => `${r.status} ${r.body.toString()}`)).toEqual([
+        '200 /p1',
+        '200 /p2',
+        '200 /p3',
+        '200 /p4',
+      ]);
+      expect(order.filter((o) => o.startsWith('POST')).sort()).toEqual([
+        'POST /p1',
+        'POST /p2',
+        'POST /p3',
+        'POST /p4',
+      ]);
+      expect(totalInFlight(h.balancer)).toBe(0);
+    });
+
+    test('when every connection is taken, a waiting GET goes in before a POST that has waited longer', async () => {
+      const { backend, held, order } = await holdingBackend();
+      const h = await harness([backend.port], { connectionsPerReplica: 2, connectionsReservedForReads: 1 });
+      const post1 = post(h.port, '/p1');
+      await eventually(() => order.length === 1);
+      const get1 = send(h.port, { path: '/g1' });
+      await eventually(() => order.length === 2);
+      const post2 = post(h.port, '/p2');
+      await eventually(() => totalInFlight(h.balancer) === 3);
+      const get2 = send(h.port, { path: '/g2' });
+      await eventually(() => totalInFlight(h.balancer) === 4);
+
+      // The GET frees a connection: the waiting GET takes it, the older POST still waits.
+      held[1]();
+      expect((await get1).body.toString()).toBe('/g1');
+      await eventually(() => order.length === 3);
+      expect(order).toEqual(['POST /p1', 'GET /g1', 'GET /g2']);
+      held[2]();
+      expect((await get2).body.toString()).toBe('/g2');
+
+      held[0]();
+      await eventually(() => order.length === 4);
+      held[3]();
+      expect([(await post1).body.toString(), (await post2).body.toString()]).toEqual(['/p1', '/p2']);
+      expect(order).toEqual(['POST /p1', 'GET /g1', 'GET /g2', 'POST /p2']);
+    });
+
+    test('a request whose client hangs up while it waits is never sent, and gives its place up', async () => {
+      const { backend, held, order } = await holdingBackend();
+      const h = await harness([backend.port], { connectionsPerReplica: 2, connectionsReservedForReads: 1 });
+      const post1 = post(h.port, '/p1');
+      await eventually(() => order.length === 1);
+      const socket = net.connect(h.port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write('POST /gone HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx');
+      await eventually(() => totalInFlight(h.balancer) === 2);
+      socket.destroy();
+      await eventually(() => totalInFlight(h.balancer) === 1);
+
+      held[0]();
+      expect((await post1).status).toBe(200);
+      const post3 = post(h.port, '/p3');
+      await eventually(() => order.length === 2);
+      held[1]();
+      expect((await post3).body.toString()).toBe('/p3');
+      expect(order).toEqual(['POST /p1', 'POST /p3']);
+      expect(totalInFlight(h.balancer)).toBe(0);
     });
   });
 
