@@ -36,6 +36,31 @@ export function npmStart(args: string[]): CommandRun {
   return runCommand('npm', ['start', '--silent', '--', ...args], { detached: true });
 }
 
+/** Where an `npm start` under test listens and keeps its data, so suites can run side by side. */
+export interface NpmStartPlace {
+  port: number;
+  actsFirstPort: number;
+  usersFirstPort: number;
+  dataDir: string;
+}
+
+/** `npm start` arguments for `place`, the admin dashboard on a free port, then `extra` options. */
+export function npmStartArgs(place: NpmStartPlace, extra: string[] = []): string[] {
+  return [
+    '--port',
+    String(place.port),
+    '--data-dir',
+    place.dataDir,
+    '--acts-first-port',
+    String(place.actsFirstPort),
+    '--users-first-port',
+    String(place.usersFirstPort),
+    '--admin-port',
+    '0',
+    ...extra,
+  ];
+}
+
 /** SIGKILL to a whole process group; one already gone is fine. */
 export function killGroup(pid: number): void {
   try {

@@ -15,6 +15,7 @@ import {
   isListening,
   killGroup,
   npmStart,
+  npmStartArgs,
   processAlive,
   request,
   type CommandRun,
@@ -71,20 +72,8 @@ function startProcesses(run: CommandRun, replicas: number[]): StartProcesses {
 }
 
 function startArgs(port: number, actsFirstPort: number, usersFirstPort: number, prefix: string): string[] {
-  return [
-    '--port',
-    String(port),
-    '--replicas',
-    '2',
-    '--data-dir',
-    mkdtempSync(path.join(os.tmpdir(), prefix)),
-    '--acts-first-port',
-    String(actsFirstPort),
-    '--users-first-port',
-    String(usersFirstPort),
-    '--admin-port',
-    '0',
-  ];
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return npmStartArgs({ port, actsFirstPort, usersFirstPort, dataDir }, ['--replicas', '2']);
 }
 
 describe('the launch chain (pure)', () => {

@@ -13,6 +13,7 @@ import {
   isListening,
   killGroup,
   npmStart,
+  npmStartArgs,
   processAlive,
   request,
 } from '../orchestrator/helpers';
@@ -180,20 +181,7 @@ describe('npm start end to end (real services as processes)', () => {
     const usersFirstPort = await freePortRange(10);
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'orch-start-'));
     let pids: number[] = [];
-    const run = npmStart([
-      '--port',
-      String(port),
-      '--replicas',
-      '2',
-      '--data-dir',
-      dataDir,
-      '--acts-first-port',
-      String(actsFirstPort),
-      '--users-first-port',
-      String(usersFirstPort),
-      '--admin-port',
-      '0',
-    ]);
+    const run = npmStart(npmStartArgs({ port, actsFirstPort, usersFirstPort, dataDir }, ['--replicas', '2']));
     try {
       await eventually(
         () =>

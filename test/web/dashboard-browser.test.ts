@@ -10,7 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { OrchestratorStatus } from '../../orchestrator/admin';
-import { eventually, freePortRange, npmStart, request, type CommandRun } from '../orchestrator/helpers';
+import {
+  eventually,
+  freePortRange,
+  npmStart,
+  npmStartArgs,
+  request,
+  type CommandRun,
+} from '../orchestrator/helpers';
 import { describeWith, freePort } from '../support/requirements';
 import { launchChromium } from './support/chromium';
 
@@ -37,20 +44,12 @@ describeWith('browser', 'the orchestrator dashboard in a browser, on npm start',
     const usersFirstPort = await freePortRange(10);
     mkdirSync(ARTIFACTS, { recursive: true });
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'dashboard-browser-'));
-    run = npmStart([
-      '--port',
-      String(frontDoor),
-      '--window-seconds',
-      String(WINDOW_SECONDS),
-      '--data-dir',
-      dataDir,
-      '--acts-first-port',
-      String(actsFirstPort),
-      '--users-first-port',
-      String(usersFirstPort),
-      '--admin-port',
-      '0',
-    ]);
+    run = npmStart(
+      npmStartArgs({ port: frontDoor, actsFirstPort, usersFirstPort, dataDir }, [
+        '--window-seconds',
+        String(WINDOW_SECONDS),
+      ]),
+    );
     const printed = await eventually(() => {
       if (run!.child.exitCode !== null) throw new Error(run!.output());
       return /Dashboard: (http:\/\/\S+)/.exec(run!.output())?.[1] ?? undefined;
