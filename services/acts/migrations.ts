@@ -77,8 +77,6 @@ export const actsMigrations: MigrationSet = {
       .addColumn('username', t.exactName, (c) => c.primaryKey())
       .addColumn('act_count', t.int64, (c) => c.notNull())
       .execute();
-    await sql`INSERT INTO user_act_counts (username, act_count)
-      SELECT username, COUNT(*) FROM acts GROUP BY username`.execute(db);
     const forEachRow = t.dialect === 'mysql' ? sql`FOR EACH ROW` : sql``;
     const [open, close] = t.dialect === 'mysql' ? [sql``, sql``] : [sql`BEGIN`, sql`; END`];
     const addOne =
@@ -103,5 +101,16 @@ export const actsMigrations: MigrationSet = {
         JOIN (SELECT username, COUNT(*) AS n FROM acts WHERE category_name = OLD.name GROUP BY username) AS gone
           ON gone.username = u.username
         SET u.act_count = u.act_count - gone.n`.execute(db);
+    // The counts of the acts already there, taken once the triggers run: on MySQL the
+    // migration is no transaction and an older replica may upload meanwhile. The read locks
+    // the acts it counts and its count replaces whatever the triggers wrote before it, so an
+    // act is counted once whether it came before, during or after this statement.
+    const replaceCount =
+      t.dialect === 'mysql'
+        ? sql`ON DUPLICATE KEY UPDATE act_count = VALUES(act_count)`
+        : sql`ON CONFLICT (username) DO UPDATE SET act_count = excluded.act_count`;
+    // (`WHERE true`: SQLite's parser needs it before an upsert's ON CONFLICT.)
+    await sql`INSERT INTO user_act_counts (username, act_count)
+      SELECT username, COUNT(*) FROM acts WHERE true GROUP BY username ${replaceCount}`.execute(db);
   },
 };
