@@ -147,18 +147,7 @@ async function orchestrate(): Promise<void> {
       try {
         await waitForHttp(nginxPort);
         await wrk(url(nginxPort), 32, WARMUP_SECONDS);
-        const rounds = await alternatingRounds(
-          {
-            label: 'front door',
-            url: url(frontDoorPort),
-            cpuMicros: async () => (await statsOf(frontDoor)).cpuMicros,
-          },
-          {
-            label: 'nginx (auto workers)',
-            url: url(nginxPort),
-            cpuMicros: async () => processTreeCpuMicros(nginx.pid),
-          },
-        );
+        const rounds = await frontDoorAgainstNginx(frontDoor, url(frontDoorPort), url(nginxPort), nginx.pid);
         front = rounds.medianFront;
       } finally {
         nginx.stop();
@@ -277,17 +266,11 @@ async function overActsReplicas(
     try {
       await waitForHttp(nginxPort, '/api/v1/categories');
       await wrk(url(nginxPort), 32, WARMUP_SECONDS);
-      const rounds = await alternatingRounds(
-        {
-          label: 'front door',
-          url: url(frontDoorPort),
-          cpuMicros: async () => (await statsOf(frontDoor)).cpuMicros,
-        },
-        {
-          label: 'nginx (auto workers)',
-          url: url(nginxPort),
-          cpuMicros: async () => processTreeCpuMicros(pid),
-        },
+      const rounds = await frontDoorAgainstNginx(
+        frontDoor,
+        url(frontDoorPort),
+        url(nginxPort),
+        pid,
         '  (goal >= 0.95 for requests/s)',
       );
       front = rounds.medianFront;
@@ -302,6 +285,29 @@ async function overActsReplicas(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The front door and nginx (auto workers) in alternating rounds, each counting its own CPU. */
+function frontDoorAgainstNginx(
+  frontDoor: ChildProcess,
+  frontDoorUrl: string,
+  nginxUrl: string,
+  nginxPid: number,
+  goalNote?: string,
+): ReturnType<typeof alternatingRounds> {
+  return alternatingRounds(
+    {
+      label: 'front door',
+      url: frontDoorUrl,
+      cpuMicros: async () => (await statsOf(frontDoor)).cpuMicros,
+    },
+    {
+      label: 'nginx (auto workers)',
+      url: nginxUrl,
+      cpuMicros: async () => processTreeCpuMicros(nginxPid),
+    },
+    goalNote,
+  );
 }
 
 interface Contender {
