@@ -68,4 +68,49 @@ export const actsMigrations: MigrationSet = {
       .execute();
     await db.insertInto('acts_heartbeat').values({ id: 1, beats: 0 }).execute();
   },
+  '003_user_act_counts': async (db, t) => {
+    // A user's listing reads its length from here instead of counting the user's acts.
+    // Kept like the category counts: by the engine, inside the statement that adds or
+    // removes acts. A row may stay at 0 once its user's acts are gone.
+    await db.schema
+      .createTable('user_act_counts')
+      .addColumn('username', t.exactName, (c) => c.primaryKey())
+      .addColumn('act_count', t.int64, (c) => c.notNull())
+      .execute();
+    const forEachRow = t.dialect === 'mysql' ? sql`FOR EACH ROW` : sql``;
+    const [open, close] = t.dialect === 'mysql' ? [sql``, sql``] : [sql`BEGIN`, sql`; END`];
+    const addOne =
+      t.dialect === 'mysql'
+        ? sql`INSERT INTO user_act_counts (username, act_count) VALUES (NEW.username, 1)
+            ON DUPLICATE KEY UPDATE act_count = act_count + 1`
+        : sql`INSERT INTO user_act_counts (username, act_count) VALUES (NEW.username, 1)
+            ON CONFLICT (username) DO UPDATE SET act_count = act_count + 1`;
+    // After the category's count: the same lock order as every other write (category, act, user).
+    await sql`CREATE TRIGGER acts_user_counted_in AFTER INSERT ON acts ${forEachRow} ${open}
+      ${addOne}${close}`.execute(db);
+    await sql`CREATE TRIGGER acts_user_counted_out AFTER DELETE ON acts ${forEachRow} ${open}
+      UPDATE user_act_counts SET act_count = act_count - 1 WHERE username = OLD.username${close}`.execute(db);
+    // SQLite runs the trigger above for every act a category's cascade removes. MySQL's
+    // cascades run no triggers, so there the category's delete takes its acts off their
+    // users' counts, grouped per user, before the cascade, in the same statement. The
+    // category row is locked by then, so no upload can add an act to it meanwhile, and the
+    // acts are read with locks (a write statement's reads are locking reads on InnoDB).
+    if (t.dialect === 'mysql')
+      await sql`CREATE TRIGGER category_acts_uncounted BEFORE DELETE ON categories FOR EACH ROW
+        UPDATE user_act_counts AS u
+        JOIN (SELECT username, COUNT(*) AS n FROM acts WHERE category_name = OLD.name GROUP BY username) AS gone
+          ON gone.username = u.username
+        SET u.act_count = u.act_count - gone.n`.execute(db);
+    // The counts of the acts already there, taken once the triggers run: on MySQL the
+    // migration is no transaction and an older replica may upload meanwhile. The read locks
+    // the acts it counts and its count replaces whatever the triggers wrote before it, so an
+    // act is counted once whether it came before, during or after this statement.
+    const replaceCount =
+      t.dialect === 'mysql'
+        ? sql`ON DUPLICATE KEY UPDATE act_count = VALUES(act_count)`
+        : sql`ON CONFLICT (username) DO UPDATE SET act_count = excluded.act_count`;
+    // (`WHERE true`: SQLite's parser needs it before an upsert's ON CONFLICT.)
+    await sql`INSERT INTO user_act_counts (username, act_count)
+      SELECT username, COUNT(*) FROM acts WHERE true GROUP BY username ${replaceCount}`.execute(db);
+  },
 };

@@ -25,6 +25,12 @@ export interface ActsTable {
   image: Buffer;
 }
 
+/** Per username: kept equal to the number of that name's acts, as the category counts are. */
+export interface UserActCountsTable {
+  username: Name;
+  act_count: number;
+}
+
 /** One row, written by `_health` to prove the database takes writes. */
 export interface HeartbeatTable {
   id: number;
@@ -34,5 +40,6 @@ export interface HeartbeatTable {
 export interface ActsDatabase {
   categories: CategoriesTable;
   acts: ActsTable;
+  user_act_counts: UserActCountsTable;
   acts_heartbeat: HeartbeatTable;
 }

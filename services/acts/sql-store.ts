@@ -62,12 +62,9 @@ export class SqlActsStore implements ActsStore {
   }
 
   async countUserActs(username: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('acts')
-      .select(({ fn }) => fn.countAll().as('n'))
-      .where('username', '=', username)
-      .executeTakeFirstOrThrow();
-    return asNumber(row.n);
+    // No row: the name never uploaded an act.
+    const [row] = await this.reads.userActCount(username);
+    return row === undefined ? 0 : asNumber(row.act_count);
   }
 
   async listUserActs(username: string, offset: number, limit: number, total?: number): Promise<Act[]> {
@@ -280,6 +277,9 @@ function compiledReads(db: Kysely<ActsDatabase>) {
     ),
     categoryActCount: compileOnce(db, (name: string) =>
       db.selectFrom('categories').select('act_count').where('name', '=', name),
+    ),
+    userActCount: compileOnce(db, (username: string) =>
+      db.selectFrom('user_act_counts').select('act_count').where('username', '=', username),
     ),
     pages: {
       'category_name:desc': filtered('category_name', 'desc'),

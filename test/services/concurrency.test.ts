@@ -28,6 +28,9 @@ async function call(
   return { status: res.status, text: await res.text() };
 }
 
+/** The racing uploads' users: each category's acts belong to several of them. */
+const UPLOADERS = ['u0', 'u1', 'u2'];
+
 /** Two acts processes on one database: the database, not the process, keeps the data right. */
 function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promise<void> }): void {
   let users: UsersStandIn;
@@ -39,7 +42,7 @@ function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promis
   beforeAll(async () => {
     const target = makeUrl();
     databaseUrl = target.url;
-    users = await startUsersStandIn(['xyz']);
+    users = await startUsersStandIn(['xyz', ...UPLOADERS]);
     const env = { DATABASE_URL: target.url, USERS_URL: users.url, PUBLIC_ORIGIN, LOG_LEVEL: 'warn' };
     // Started together: both run the migrations against one fresh database.
     [a, b] = await Promise.all([startService('acts', env), startService('acts', env)]);
@@ -102,17 +105,27 @@ function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promis
     for (let i = 0; i < 160; i++) {
       const actId = 10_000 + i;
       work.push(
-        tracked(via(i), 'POST', '/api/v1/acts', act({ actId, categoryName: categories[i % 4] })).then(
-          async (r) => {
-            // Every third act is deleted again at once, racing the other uploads.
-            if (r.status === 201 && i % 3 === 0) await tracked(via(i + 1), 'DELETE', `/api/v1/acts/${actId}`);
-          },
-        ),
+        tracked(
+          via(i),
+          'POST',
+          '/api/v1/acts',
+          act({ actId, categoryName: categories[i % 4], username: UPLOADERS[i % 3] }),
+        ).then(async (r) => {
+          // Every third act is deleted again at once, racing the other uploads.
+          if (r.status === 201 && i % 3 === 0) await tracked(via(i + 1), 'DELETE', `/api/v1/acts/${actId}`);
+        }),
       );
       // One category goes while its uploads are in flight; duplicates of an id race too.
       if (i === 80) work.push(tracked(via(i), 'DELETE', '/api/v1/categories/c2'));
       if (i % 10 === 0)
-        work.push(tracked(via(i + 1), 'POST', '/api/v1/acts', act({ actId, categoryName: 'c3' })));
+        work.push(
+          tracked(
+            via(i + 1),
+            'POST',
+            '/api/v1/acts',
+            act({ actId, categoryName: 'c3', username: UPLOADERS[(i + 1) % 3] }),
+          ),
+        );
     }
     const statuses = await Promise.all(
       work.map((p) =>
@@ -155,6 +168,34 @@ function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promis
         number
       >;
       expect(Object.entries(listed)).toEqual(rows.map(([name, , counted]) => [name, counted]));
+
+      // Every kept per-user count (rows left at 0 included) against a recount of the acts.
+      const kept = await database.db
+        .selectFrom('user_act_counts')
+        .select(['username', 'act_count'])
+        .execute();
+      const perUser = await database.db
+        .selectFrom('acts')
+        .select(({ fn }) => ['username', fn.countAll().as('n')])
+        .groupBy('username')
+        .execute();
+      const recounted = new Map(perUser.map((r) => [asText(r.username), Number(r.n)]));
+      const keptByName = new Map(kept.map((r) => [asText(r.username), Number(r.act_count)]));
+      expect(recounted.get('u1')).toBeGreaterThan(0);
+      for (const name of new Set([...recounted.keys(), ...keptByName.keys()]))
+        expect([name, keptByName.get(name) ?? 0]).toEqual([name, recounted.get(name) ?? 0]);
+      // The listings answer from the kept counts: u0's acts are each deleted again at once,
+      // so u0 may be left with none (204), the others are not.
+      for (const name of UPLOADERS) {
+        const count = recounted.get(name) ?? 0;
+        const first = await call(a.url, 'GET', `/api/v1/list_act_user/${name}?start=1&end=1`);
+        expect([name, first.status]).toEqual([name, count === 0 ? 204 : 200]);
+        if (count === 0) continue;
+        const last = await call(b.url, 'GET', `/api/v1/list_act_user/${name}?start=${count}&end=${count}`);
+        expect(last.status).toBe(200);
+        const past = await call(b.url, 'GET', `/api/v1/list_act_user/${name}?start=1&end=${count + 1}`);
+        expect(past.status).toBe(400);
+      }
     } finally {
       await database.destroy();
     }
