@@ -4,7 +4,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { createConnection } from 'mysql2/promise';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/requirements';
@@ -19,9 +19,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Mariadb {
   private child: ChildProcess | undefined;
+  private started = false;
   private constructor(
     readonly dir: string,
-    readonly port: number,
+    private port: number,
   ) {}
 
   static async install(): Promise<Mariadb> {
@@ -45,8 +46,27 @@ export class Mariadb {
     return `mysql://root@127.0.0.1:${this.port}/${database}`;
   }
 
+  /**
+   * Starts the server and returns once it answers on its port as itself (its data directory):
+   * the port was free when chosen, but another suite's server may have taken it since, and a
+   * connection to that one would look just like ours. On the first start a taken port is
+   * swapped for another; a restart must keep the port its clients were given.
+   */
   async start(): Promise<void> {
-    this.child = spawn(
+    for (let attempt = 1; ; attempt++) {
+      if (await this.startOnce()) {
+        this.started = true;
+        return;
+      }
+      if (this.started || attempt === 5)
+        throw new Error(`mariadbd could not listen on 127.0.0.1:${this.port} (taken by another process)`);
+      this.port = await freePort();
+    }
+  }
+
+  /** true once this server answers on the port; false when it exited (the port was taken). */
+  private async startOnce(): Promise<boolean> {
+    const child = spawn(
       MARIADBD,
       [
         '--no-defaults',
@@ -62,14 +82,32 @@ export class Mariadb {
       ],
       { stdio: 'ignore' },
     );
+    this.child = child;
     for (;;) {
-      const up = await new Promise<boolean>((resolve) => {
-        const s = net.connect(this.port, '127.0.0.1', () => (s.end(), resolve(true)));
-        s.on('error', () => resolve(false));
-      });
-      if (up) return;
-      if (this.child.exitCode !== null) throw new Error('mariadbd exited at start');
+      if (child.exitCode !== null || child.signalCode !== null) return false;
+      const dataDir = await this.answeringDataDir();
+      if (dataDir !== undefined && path.resolve(dataDir) === path.resolve(this.dir, 'data')) return true;
       await sleep(100);
+    }
+  }
+
+  /** The data directory of whatever MariaDB answers on the port, if any. */
+  private async answeringDataDir(): Promise<string | undefined> {
+    try {
+      const connection = await createConnection({
+        host: '127.0.0.1',
+        port: this.port,
+        user: 'root',
+        connectTimeout: 1_000,
+      });
+      try {
+        const [rows] = await connection.query('SELECT @@datadir AS dir');
+        return (rows as { dir: string }[])[0]?.dir;
+      } finally {
+        await connection.end();
+      }
+    } catch {
+      return undefined;
     }
   }
 
