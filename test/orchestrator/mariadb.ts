@@ -3,7 +3,7 @@
  * loopback port, so stopping, pausing or killing it touches nothing else on the machine.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'mysql2/promise';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,8 +112,16 @@ export class Mariadb {
   }
 
   /** The server hangs: connections stay open and are accepted by the kernel, but nothing answers. */
-  pause(): void {
-    this.child?.kill('SIGSTOP');
+  async pause(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error('mariadbd is not running');
+    process.kill(pid, 'SIGSTOP');
+    // kill() returns once the signal is sent; every thread stops when it next runs. Wait for
+    // them all, so the next statement surely meets a hung server, even on a busy machine.
+    for (const deadline = Date.now() + 10_000; !allThreadsStopped(pid);) {
+      if (Date.now() > deadline) throw new Error(`mariadbd (pid ${pid}) did not stop`);
+      await sleep(10);
+    }
   }
 
   resume(): void {
@@ -134,4 +142,14 @@ export class Mariadb {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Whether every thread of `pid` is stopped (state T in /proc), as after SIGSTOP. */
+function allThreadsStopped(pid: number): boolean {
+  const threads = readdirSync(`/proc/${pid}/task`);
+  return threads.every((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+  });
 }

@@ -53,7 +53,7 @@ describeWith('mysql', 'acts health on MySQL', () => {
         await request(app).post('/api/v1/users').send({ username: 'alice', password: PASSWORD }).expect(201);
         await request(app).get('/api/v1/users').expect(200);
 
-        server.pause();
+        await server.pause();
         let started = Date.now();
         await request(app).get('/api/v1/_health').expect(503);
         // Its own deadline ended the check (generous bounds: they only tell a deadline from a hang).
