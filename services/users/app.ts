@@ -11,6 +11,8 @@ export interface UsersAppDeps {
   readonly bodyLimitBytes?: number;
   /** Sign-in throttle and hashing bound; the defaults suit production. */
   readonly guards?: CredentialGuards;
+  /** See ServiceAppOptions.logsRequests. */
+  readonly logsRequests?: boolean;
 }
 
 export function createApp(deps: UsersAppDeps): Express {
@@ -20,5 +22,6 @@ export function createApp(deps: UsersAppDeps): Express {
     checkDatabase: () => deps.store.checkReadable(),
     healthTimeoutMs: deps.healthTimeoutMs,
     bodyLimitBytes: deps.bodyLimitBytes,
+    logsRequests: deps.logsRequests,
   }).app;
 }

@@ -13,7 +13,11 @@ async function main(): Promise<void> {
   const logger = createLogger('users', config.logLevel);
   const database = await openDatabase<UsersDatabase>(config.databaseUrl, { logger });
   await migrateToLatest(database.db, database.dialect, 'users', usersMigrations);
-  const app = createApp({ store: new SqlUsersStore(database.db), logger });
+  const app = createApp({
+    store: new SqlUsersStore(database.db),
+    logger,
+    logsRequests: config.logLevel === 'debug',
+  });
   await serve(app, { port: config.port, logger, onClosed: () => database.destroy() });
 }
 
