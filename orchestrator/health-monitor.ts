@@ -95,19 +95,6 @@ export function judgeProbe(
     const since = state.unavailableSinceMs ?? nowMs;
     const limitMs = rules.unavailableLimitMs ?? UNAVAILABLE_LIMIT_MS;
     const inARow = (state.consecutiveUnavailable ?? 0) + 1;
-    // A replica in rotation stays there until failureThreshold 503s in a row: `_health` answers
-    // 503 when its database check misses a 500 ms deadline, and one stall of a busy host can
-    // make every replica miss it at the same tick, which would empty the pool for a second.
-    // Meanwhile requests reach it and a database that is really down answers them 503 anyway.
-    if (state.healthy === true && inARow < rules.failureThreshold && nowMs - since < limitMs)
-      return {
-        state: {
-          ...state,
-          consecutiveFailures: 0,
-          unavailableSinceMs: since,
-          consecutiveUnavailable: inARow,
-        },
-      };
     const next: ProbeState = {
       ...state,
       healthy: false,
@@ -121,6 +108,12 @@ export function judgeProbe(
       const reason = `health probe answered ${outcome.status} for ${nowMs - since} ms (limit ${limitMs} ms)`;
       return { state: next, change: { health: 'unhealthy', reason } };
     }
+    // A replica in rotation stays there until failureThreshold 503s in a row: `_health` answers
+    // 503 when its database check misses a 500 ms deadline, and one stall of a busy host can
+    // make every replica miss it at the same tick, which would empty the pool for a second.
+    // Meanwhile requests reach it and a database that is really down answers them 503 anyway.
+    if (state.healthy === true && inARow < rules.failureThreshold)
+      return { state: { ...next, healthy: true } };
     return state.healthy === false
       ? { state: next }
       : { state: next, change: { health: 'unavailable', reason: `health probe answered ${outcome.status}` } };
