@@ -87,7 +87,8 @@ export class ListingOrderCache {
    * report back with `orderRead` or `orderUnread`).
    */
   plan(category: string, offset: number, limit: number, total: number | undefined): PagePlan {
-    if (total === undefined || !this.isDeep(offset, limit, total)) return { from: 'index', rereadOrder: false };
+    if (total === undefined || !this.isDeep(offset, limit, total))
+      return { from: 'index', rereadOrder: false };
     const entry = this.touch(category);
     const order = entry.order;
     if (order !== undefined && offset < order.ids.length) {

@@ -130,8 +130,12 @@ export const actsMigrations: MigrationSet = {
     const forEachRow = t.dialect === 'mysql' ? sql`FOR EACH ROW` : sql``;
     const [open, close] = t.dialect === 'mysql' ? [sql``, sql``] : [sql`BEGIN`, sql`; END`];
     await sql`CREATE TRIGGER acts_versioned_in BEFORE INSERT ON acts ${forEachRow} ${open}
-      UPDATE categories SET acts_version = acts_version + 1 WHERE name = NEW.category_name${close}`.execute(db);
+      UPDATE categories SET acts_version = acts_version + 1 WHERE name = NEW.category_name${close}`.execute(
+      db,
+    );
     await sql`CREATE TRIGGER acts_versioned_out AFTER DELETE ON acts ${forEachRow} ${open}
-      UPDATE categories SET acts_version = acts_version + 1 WHERE name = OLD.category_name${close}`.execute(db);
+      UPDATE categories SET acts_version = acts_version + 1 WHERE name = OLD.category_name${close}`.execute(
+      db,
+    );
   },
 };
