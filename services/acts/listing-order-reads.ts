@@ -104,14 +104,22 @@ class Slot {
 function compilePage(db: Kysely<ActsDatabase>, size: number): CompiledQuery<PageRow> {
   const slots = Array.from({ length: size + 3 }, (_, i) => new Slot(i));
   const [name, categorySeq, version] = slots.slice(size) as unknown as [string, number, number];
+  // The acts are looked up by primary key alone: a condition on their category would let
+  // SQLite pick the listing index and walk the whole category. None is needed: at that
+  // version the ids are the category's acts.
   const compiled = db
     .selectFrom('acts')
-    .innerJoin('categories', 'categories.name', 'acts.category_name')
     .select(PAGE_COLUMNS)
     .where('acts.seq', 'in', slots.slice(0, size) as unknown as number[])
-    .where('categories.name', '=', name)
-    .where('categories.seq', '=', categorySeq)
-    .where('categories.acts_version', '=', version)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('categories')
+          .select('categories.seq')
+          .where('categories.name', '=', name)
+          .where('categories.seq', '=', categorySeq)
+          .where('categories.acts_version', '=', version),
+      ),
+    )
     .compile();
   compiled.parameters.forEach((value, i) => {
     if (!(value instanceof Slot) || value.index !== i)
