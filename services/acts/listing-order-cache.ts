@@ -76,8 +76,7 @@ export class ListingOrderCache {
   /** In order of last use, least recent first. */
   private readonly entries = new Map<string, Entry>();
   private cachedIds = 0;
-  /** Pages served from a copy, for the tests and figures. */
-  pagesFromCopies = 0;
+  private servedFromCopies = 0;
 
   constructor(private readonly limits: ListingOrderLimits = LIMITS) {}
 
@@ -103,7 +102,7 @@ export class ListingOrderCache {
     const entry = this.entries.get(category);
     if (entry?.order !== order) return;
     entry.hits++;
-    this.pagesFromCopies++;
+    this.servedFromCopies++;
   }
 
   /**
@@ -143,6 +142,11 @@ export class ListingOrderCache {
     if (entry === undefined) return;
     entry.reading = false;
     entry.missesBeforeReread = this.backedOff(entry);
+  }
+
+  /** Pages served from a copy so far. */
+  get pagesFromCopies(): number {
+    return this.servedFromCopies;
   }
 
   /** Act ids held by all copies together. */

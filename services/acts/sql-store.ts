@@ -68,6 +68,7 @@ export class SqlActsStore implements ActsStore {
     return row === undefined ? undefined : asNumber(row.act_count);
   }
 
+  /** A deep page from the replica's copy of the order when it still holds, else by position. */
   async listActs(categoryName: string, offset: number, limit: number, total?: number): Promise<Act[]> {
     const plan = this.orders.plan(categoryName, offset, limit, total);
     let rereadOrder = plan.from === 'index' && plan.rereadOrder;
@@ -79,9 +80,13 @@ export class SqlActsStore implements ActsStore {
       }
       rereadOrder = this.orders.stale(categoryName, plan.order);
     }
-    const page = await this.page({ column: 'category_name', value: categoryName }, offset, limit, total);
-    if (rereadOrder) this.readOrder(categoryName);
-    return page;
+    try {
+      return await this.page({ column: 'category_name', value: categoryName }, offset, limit, total);
+    } finally {
+      // After the page, which need not wait for it; and even when the page failed, since the
+      // cache now waits for this read's outcome.
+      if (rereadOrder) this.readOrder(categoryName);
+    }
   }
 
   /** Reads the category's listing order for later pages; the page that asked has its answer. */
@@ -99,7 +104,7 @@ export class SqlActsStore implements ActsStore {
     this.ordersBeingRead.add(reading);
   }
 
-  /** Settles once the listing orders being read are in (or given up): for a clean shutdown and for tests. */
+  /** Settles once the listing orders being read now are in or given up (tests wait on it). */
   async listingOrdersRead(): Promise<void> {
     await Promise.all(this.ordersBeingRead);
   }
