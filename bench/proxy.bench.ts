@@ -192,6 +192,20 @@ async function orchestrate(): Promise<void> {
     const script = pacingScript(halfRate, 32);
     const directHalf = await wrk(url(backendPorts[0]), 32, WRK_SECONDS, script);
     const frontHalf = await wrk(url(frontDoorPort), 32, WRK_SECONDS, script);
+    // nginx at the same offered rate: what one more hop adds on this machine at this moment.
+    let nginxHalf: WrkResult | undefined;
+    if (existsSync(NGINX)) {
+      const nginxPort = await freePort();
+      const nginx = startNginx(nginxPort, backendPorts, 'auto');
+      nginxStop = nginx.stop;
+      try {
+        await waitForHttp(nginxPort);
+        nginxHalf = await wrk(url(nginxPort), 32, WRK_SECONDS, script);
+      } finally {
+        nginx.stop();
+        nginxStop = undefined;
+      }
+    }
     rmSync(path.dirname(script), { recursive: true, force: true });
     console.log('');
     console.log(
@@ -199,8 +213,11 @@ async function orchestrate(): Promise<void> {
     );
     printRow('  backend direct', directHalf);
     printRow('  front door', frontHalf);
+    if (nginxHalf) printRow('  nginx (auto workers)', nginxHalf);
+    const added = (r: WrkResult) =>
+      `p50 +${(r.p50Ms - directHalf.p50Ms).toFixed(2)} ms, p99 +${(r.p99Ms - directHalf.p99Ms).toFixed(2)} ms`;
     console.log(
-      `added p50 at half saturation: ${(frontHalf.p50Ms - directHalf.p50Ms).toFixed(2)} ms, added p99: ${(frontHalf.p99Ms - directHalf.p99Ms).toFixed(2)} ms`,
+      `added at half saturation: front door ${added(frontHalf)}${nginxHalf ? `; nginx ${added(nginxHalf)}` : ''}`,
     );
     if (trivial) {
       reportGoal(
@@ -226,7 +243,8 @@ async function orchestrate(): Promise<void> {
     reportGoal(
       { what: 'added p99 at half saturation', kind: 'at most', limit: 1, unit: ' ms' },
       frontHalf.p99Ms - directHalf.p99Ms,
-      `added p50 is ${(frontHalf.p50Ms - directHalf.p50Ms).toFixed(2)} ms; load average ${os.loadavg()[0]!.toFixed(1)}`,
+      `${nginxHalf ? `nginx at the same rate adds ${(nginxHalf.p99Ms - directHalf.p99Ms).toFixed(2)} ms in this run; ` : ''}` +
+        `the front door's added p50 is ${(frontHalf.p50Ms - directHalf.p50Ms).toFixed(2)} ms; load average ${os.loadavg()[0]!.toFixed(1)}`,
     );
 
     await memoryCheck(frontDoor, frontDoorPort, front.rps);
