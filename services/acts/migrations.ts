@@ -113,4 +113,29 @@ export const actsMigrations: MigrationSet = {
     await sql`INSERT INTO user_act_counts (username, act_count)
       SELECT username, COUNT(*) FROM acts WHERE true GROUP BY username ${replaceCount}`.execute(db);
   },
+  '004_category_acts_versions': async (db, t) => {
+    // A category's listing order changes only when one of its acts comes or goes (the order,
+    // date-time then upload, is fixed at upload; an upvote does not move an act). Each such
+    // change moves the category's version on, inside the statement that makes it, so a
+    // replica that read the order at one version knows it still holds when the version does
+    // (see listing-order-cache.ts). Existing rows start at 0: a version is only ever compared
+    // with an earlier read of the same category row (same `seq`, which is never reused).
+    await db.schema
+      .alterTable('categories')
+      .addColumn('acts_version', t.int64, (c) => c.notNull().defaultTo(0))
+      .execute();
+    // Beside the count triggers, on the category row they have already locked, so an upload or
+    // a delete takes no new lock. A category's cascade needs none: its row, and with it the
+    // version a replica read, is gone, and a category made again under the name is a new row.
+    const forEachRow = t.dialect === 'mysql' ? sql`FOR EACH ROW` : sql``;
+    const [open, close] = t.dialect === 'mysql' ? [sql``, sql``] : [sql`BEGIN`, sql`; END`];
+    await sql`CREATE TRIGGER acts_versioned_in BEFORE INSERT ON acts ${forEachRow} ${open}
+      UPDATE categories SET acts_version = acts_version + 1 WHERE name = NEW.category_name${close}`.execute(
+      db,
+    );
+    await sql`CREATE TRIGGER acts_versioned_out AFTER DELETE ON acts ${forEachRow} ${open}
+      UPDATE categories SET acts_version = acts_version + 1 WHERE name = OLD.category_name${close}`.execute(
+      db,
+    );
+  },
 };

@@ -8,6 +8,11 @@ export interface CategoriesTable {
   name: Name;
   /** Kept equal to the number of its acts by every write that adds or removes one. */
   act_count: Generated<number>;
+  /**
+   * Moves on (never back) in every transaction that adds or removes one of its acts: while it
+   * stays the same, so does the category's listing order.
+   */
+  acts_version: Generated<number>;
 }
 
 export interface ActsTable {

@@ -5,6 +5,8 @@ import { compileOnce } from '../shared/prepared-query';
 import { isForeignKeyViolation, isUniqueViolation } from '../shared/sql-errors';
 import { asNumber, asText } from '../shared/sql-values';
 import { actView, type Act, type NewAct } from './act';
+import { ListingOrderCache } from './listing-order-cache';
+import { ListingOrderReads, PAGE_COLUMNS, type PageRow } from './listing-order-reads';
 import type { ActsDatabase } from './schema';
 import type { ActsStore, CategorySummary, CreateActOutcome } from './store';
 
@@ -14,9 +16,18 @@ export class SqlActsStore implements ActsStore {
   /** The reads every page makes, compiled once rather than on every request. */
   private readonly reads: ReturnType<typeof compiledReads>;
 
-  constructor(private readonly database: Database<ActsDatabase>) {
+  /** Deep category pages by id instead of by position (see listing-order-cache.ts). */
+  private readonly orderReads: ListingOrderReads;
+  /** Reads of listing orders under way: none is awaited by a request. */
+  private readonly ordersBeingRead = new Set<Promise<void>>();
+
+  constructor(
+    private readonly database: Database<ActsDatabase>,
+    private readonly orders = new ListingOrderCache(),
+  ) {
     this.db = database.db;
     this.reads = compiledReads(database.db);
+    this.orderReads = new ListingOrderReads(database.db);
   }
 
   async listCategories(): Promise<CategorySummary[]> {
@@ -57,8 +68,45 @@ export class SqlActsStore implements ActsStore {
     return row === undefined ? undefined : asNumber(row.act_count);
   }
 
+  /** A deep page from the replica's copy of the order when it still holds, else by position. */
   async listActs(categoryName: string, offset: number, limit: number, total?: number): Promise<Act[]> {
-    return this.page({ column: 'category_name', value: categoryName }, offset, limit, total);
+    const plan = this.orders.plan(categoryName, offset, limit, total);
+    let rereadOrder = plan.from === 'index' && plan.rereadOrder;
+    if (plan.from === 'copy') {
+      const rows = await this.orderReads.page(categoryName, plan.order, plan.ids);
+      if (rows.length === plan.ids.length) {
+        this.orders.served(categoryName, plan.order);
+        return inListingOrder(rows);
+      }
+      rereadOrder = this.orders.stale(categoryName, plan.order);
+    }
+    try {
+      return await this.page({ column: 'category_name', value: categoryName }, offset, limit, total);
+    } finally {
+      // After the page, which need not wait for it; and even when the page failed, since the
+      // cache now waits for this read's outcome.
+      if (rereadOrder) this.readOrder(categoryName);
+    }
+  }
+
+  /** Reads the category's listing order for later pages; the page that asked has its answer. */
+  private readOrder(categoryName: string): void {
+    const reading = this.orderReads
+      .read(categoryName)
+      .then(
+        (order) =>
+          order === undefined
+            ? this.orders.orderUnread(categoryName)
+            : this.orders.orderRead(categoryName, order),
+        () => this.orders.orderUnread(categoryName),
+      )
+      .finally(() => this.ordersBeingRead.delete(reading));
+    this.ordersBeingRead.add(reading);
+  }
+
+  /** Settles once the listing orders being read now are in or given up (tests wait on it). */
+  async listingOrdersRead(): Promise<void> {
+    await Promise.all(this.ordersBeingRead);
   }
 
   async countUserActs(username: string): Promise<number> {
@@ -103,18 +151,7 @@ export class SqlActsStore implements ActsStore {
           );
     // Put in order here, not by the database: an ORDER BY on the join matches the feed's
     // index, and SQLite then scans that whole index to avoid sorting the page's few rows.
-    rows.sort((x, y) => asNumber(y.sort_time) - asNumber(x.sort_time) || asNumber(y.seq) - asNumber(x.seq));
-    return rows.map((row) =>
-      actView({
-        actId: asNumber(row.act_id),
-        username: asText(row.username),
-        timestamp: row.taken_at,
-        caption: row.caption,
-        upvotes: asNumber(row.upvotes),
-        categoryName: asText(row.category_name),
-        imgB64: Buffer.from(row.image).toString('base64'),
-      }),
-    );
+    return inListingOrder(rows);
   }
 
   async actExists(actId: number): Promise<boolean> {
@@ -219,6 +256,22 @@ export class SqlActsStore implements ActsStore {
   }
 }
 
+/** A page's rows, newest first (then most recently uploaded), as acts. */
+function inListingOrder(rows: PageRow[]): Act[] {
+  rows.sort((x, y) => asNumber(y.sort_time) - asNumber(x.sort_time) || asNumber(y.seq) - asNumber(x.seq));
+  return rows.map((row) =>
+    actView({
+      actId: asNumber(row.act_id),
+      username: asText(row.username),
+      timestamp: row.taken_at,
+      caption: row.caption,
+      upvotes: asNumber(row.upvotes),
+      categoryName: asText(row.category_name),
+      imgB64: Buffer.from(row.image).toString('base64'),
+    }),
+  );
+}
+
 const DEADLOCK_RETRIES = 5;
 
 /**
@@ -249,20 +302,7 @@ function compiledReads(db: Kysely<ActsDatabase>) {
     db.selectFrom('acts').select('seq').orderBy('sort_time', direction).orderBy('seq', direction);
   // Only the page's rows are fetched; their order is put right by the caller (see `page`).
   const pageRows = (page: ReturnType<typeof positions>) =>
-    db
-      .selectFrom(page.as('page'))
-      .innerJoin('acts', 'acts.seq', 'page.seq')
-      .select([
-        'acts.seq',
-        'sort_time',
-        'act_id',
-        'username',
-        'taken_at',
-        'caption',
-        'upvotes',
-        'category_name',
-        'image',
-      ]);
+    db.selectFrom(page.as('page')).innerJoin('acts', 'acts.seq', 'page.seq').select(PAGE_COLUMNS);
   const filtered = (column: 'category_name' | 'username', direction: 'asc' | 'desc') =>
     compileOnce(db, (value: string, limit: number, offset: number) =>
       pageRows(positions(direction).where(column, '=', value).limit(limit).offset(offset)),
