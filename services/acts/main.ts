@@ -15,13 +15,22 @@ async function main(): Promise<void> {
   const database = await openDatabase<ActsDatabase>(config.databaseUrl, { logger });
   await migrateToLatest(database.db, database.dialect, 'acts', actsMigrations);
   const users = httpUserDirectory({ usersUrl: config.usersUrl, publicOrigin: config.publicOrigin, logger });
+  const store = new SqlActsStore(database);
   const app = createApp({
-    store: new SqlActsStore(database),
+    store,
     users,
     logger,
     logsRequests: config.logLevel === 'debug',
   });
-  await serve(app, { port: config.port, logger, onClosed: () => database.destroy() });
+  // A listing order still being read after the last answer ends before its connection does.
+  await serve(app, {
+    port: config.port,
+    logger,
+    onClosed: async () => {
+      await store.listingOrdersRead();
+      await database.destroy();
+    },
+  });
 }
 
 main().catch((err: unknown) => {
