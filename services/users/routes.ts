@@ -18,7 +18,10 @@ export function defaultCredentialGuards(): CredentialGuards {
   return { hashing: new HashingGate(), throttle: new LoginThrottle() };
 }
 
-export function usersRoutes(store: UsersStore, guards: CredentialGuards = defaultCredentialGuards()): Route[] {
+export function usersRoutes(
+  store: UsersStore,
+  guards: CredentialGuards = defaultCredentialGuards(),
+): Route[] {
   const { hashing, throttle } = guards;
   return [
     {
