@@ -348,7 +348,9 @@ interface UsersReplica {
   lastProbe: { at: string; ok: boolean; result: string; latencyMs: number } | null;
 }
 
-async function usersReplicaStatus(adminPort: number): Promise<(UsersReplica & { inRotation: boolean }) | undefined> {
+async function usersReplicaStatus(
+  adminPort: number,
+): Promise<(UsersReplica & { inRotation: boolean }) | undefined> {
   const status = (await request(adminPort, 'GET', '/status')).json<{
     pools: Array<{ name: string; replicas: Array<UsersReplica & { inRotation: boolean }> }>;
   }>();
