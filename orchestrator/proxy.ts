@@ -78,6 +78,14 @@ export interface UpstreamProxyOptions {
   retryIdempotent?: boolean;
 }
 
+/**
+ * Measured (docs/orchestrator.md, "Login flood"): with up to 120 sign-ins in flight at the users
+ * replica during a flood, a GET waited behind them; with 16 it stays fast. It must stay above
+ * what the users replica's hashing gate holds (9 on 2 cores), or the overflow never reaches the
+ * replica to be shed and queues here instead; and above its database pool (10).
+ */
+export const DEFAULT_SHORT_WRITES_PER_REPLICA = 16;
+
 const DEFAULTS = {
   upstreamHost: '127.0.0.1',
   connectTimeoutMs: 5_000,
@@ -85,10 +93,7 @@ const DEFAULTS = {
   bodyTimeoutMs: 60_000,
   connectionsPerReplica: 128,
   connectionsReservedForReads: 8,
-  // Measured (docs/orchestrator.md): with 120 sign-ins in flight at the replica during a flood, a
-  // GET waited behind them in its event loop; with 16 the replica still sheds as many, and its
-  // other requests stay fast. More than its database pool (10) and its hashing slots need.
-  shortWritesPerReplica: 16,
+  shortWritesPerReplica: DEFAULT_SHORT_WRITES_PER_REPLICA,
   sweepIntervalMs: 10_000,
   retryIdempotent: true,
 };
