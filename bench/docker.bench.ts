@@ -37,6 +37,7 @@ import {
   type RunningOrchestrator,
 } from '../test/orchestrator/docker-harness';
 import { waitFor } from '../test/orchestrator/runtime-contract';
+import { reportGoal } from './goals';
 
 const REPLACEMENT_GOAL_MS = 800;
 /** Docker replacement → healthy before the replica's start-up work (median, quiet machine). */
@@ -234,8 +235,7 @@ async function main(): Promise<void> {
     const docker = median(dockerReplacements!);
     const bare = median(bareReplacements!);
     console.log(
-      `Docker replacement → healthy: ${ms(docker)} (${spread(dockerReplacements!)}) against a goal of ${goal} ms: ` +
-        (docker <= goal ? 'met' : `missed by ${ms(docker - goal)}`) +
+      `Docker replacement → healthy: ${ms(docker)} (${spread(dockerReplacements!)})` +
         ` (${BEFORE_REPLACEMENT_MS} ms before this work, quiet machine)`,
     );
     console.log(
@@ -243,6 +243,11 @@ async function main(): Promise<void> {
         `${ms(bare)} (${spread(bareReplacements!)}); replica - floor ${ms(docker - bare)}, replica / floor ${(docker / bare).toFixed(2)}`,
     );
     console.log(`  load average ${loadBefore} before, ${loadAverage()} after`);
+    reportGoal(
+      { what: 'Docker replacement → healthy, median', kind: 'at most', limit: goal, unit: ' ms' },
+      docker,
+      `the same replacement of a bare node:http container takes ${ms(bare)} in this run: the engine's part`,
+    );
   } finally {
     await processRuntime.removeAll();
     await processRuntime.close();

@@ -21,6 +21,7 @@ import { silentLogger } from '../common/log';
 import { startOrchestrator, type Orchestrator } from '../orchestrator/orchestrator';
 import { createProcessRuntime } from '../orchestrator/process-runtime';
 import { bundledServiceCommand } from '../scripts/services-bundle';
+import { reportGoal } from './goals';
 
 const ROUNDS = 5;
 /** Process mode runs the bundled service; with the TypeScript loader it took this (median, quiet machine). */
@@ -222,7 +223,17 @@ async function main(): Promise<void> {
   );
   console.log(
     `cold start → in rotation (baseline): ${range(base)}` +
-      ` (goal <= ${COLD_START_GOAL_MS} ms: ${base.median <= COLD_START_GOAL_MS ? 'met' : `missed by ${(base.median - COLD_START_GOAL_MS).toFixed(0)} ms`}; ${BEFORE_COLD_START_MS} ms before the bundle on a quiet machine)`,
+      ` (${BEFORE_COLD_START_MS} ms before the bundle on a quiet machine)`,
+  );
+  reportGoal(
+    {
+      what: 'cold start → in rotation, process mode, median',
+      kind: 'at most',
+      limit: COLD_START_GOAL_MS,
+      unit: ' ms',
+    },
+    base.median,
+    `a bare node:http server in the same orchestrator takes ${floor.median.toFixed(0)} ms in this run`,
   );
   console.log(
     `  floor, a bare node:http server in the same orchestrator: ${range(floor)};` +

@@ -25,6 +25,7 @@ import { createFrontDoor } from '../orchestrator/front-door';
 import { silentLogger } from '../common/log';
 import { bundledServiceCommand } from '../scripts/services-bundle';
 import { freePort } from '../test/support/requirements';
+import { reportGoal } from './goals';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const WRK_SECONDS = QUICK ? 4 : 10;
@@ -136,10 +137,17 @@ async function orchestrate(): Promise<void> {
     const url = (port: number) => `http://127.0.0.1:${port}/api/v1/bench`;
 
     await wrk(url(frontDoorPort), 32, WARMUP_SECONDS);
+    // The backend is a bare node:http server: its CPU per request is what node:http's server
+    // side alone costs, the part of the front door that no proxy code of ours can remove.
+    const backendPid = children[0]!.pid!;
+    const backendCpuBefore = processTreeCpuMicros(backendPid);
     const direct = await wrk(url(backendPorts[0]), 32, WRK_SECONDS);
-    printRow('backend direct', direct);
+    const nodeServerCpu = (processTreeCpuMicros(backendPid) - backendCpuBefore) / direct.requests;
+    printRow('backend direct', direct, nodeServerCpu);
 
     let front: WrkResult;
+    let trivial: Rounds | undefined;
+    let oneWorkerRps: number | undefined;
     if (existsSync(NGINX)) {
       const nginxPort = await freePort();
       const nginx = startNginx(nginxPort, backendPorts, 'auto');
@@ -149,6 +157,7 @@ async function orchestrate(): Promise<void> {
         await wrk(url(nginxPort), 32, WARMUP_SECONDS);
         const rounds = await frontDoorAgainstNginx(frontDoor, url(frontDoorPort), url(nginxPort), nginx.pid);
         front = rounds.medianFront;
+        trivial = rounds;
       } finally {
         nginx.stop();
         nginxStop = undefined;
@@ -161,6 +170,7 @@ async function orchestrate(): Promise<void> {
         await wrk(url(oneWorkerPort), 32, WARMUP_SECONDS);
         const result = await wrk(url(oneWorkerPort), 32, WRK_SECONDS);
         printRow('nginx (1 worker)', result);
+        oneWorkerRps = result.rps;
         console.log(
           `front door (median round) / nginx (1 worker) requests/s: ${ratio(front.rps, result.rps)}`,
         );
@@ -182,6 +192,20 @@ async function orchestrate(): Promise<void> {
     const script = pacingScript(halfRate, 32);
     const directHalf = await wrk(url(backendPorts[0]), 32, WRK_SECONDS, script);
     const frontHalf = await wrk(url(frontDoorPort), 32, WRK_SECONDS, script);
+    // nginx at the same offered rate: what one more hop adds on this machine at this moment.
+    let nginxHalf: WrkResult | undefined;
+    if (existsSync(NGINX)) {
+      const nginxPort = await freePort();
+      const nginx = startNginx(nginxPort, backendPorts, 'auto');
+      nginxStop = nginx.stop;
+      try {
+        await waitForHttp(nginxPort);
+        nginxHalf = await wrk(url(nginxPort), 32, WRK_SECONDS, script);
+      } finally {
+        nginx.stop();
+        nginxStop = undefined;
+      }
+    }
     rmSync(path.dirname(script), { recursive: true, force: true });
     console.log('');
     console.log(
@@ -189,8 +213,38 @@ async function orchestrate(): Promise<void> {
     );
     printRow('  backend direct', directHalf);
     printRow('  front door', frontHalf);
+    if (nginxHalf) printRow('  nginx (auto workers)', nginxHalf);
+    const added = (r: WrkResult) =>
+      `p50 +${(r.p50Ms - directHalf.p50Ms).toFixed(2)} ms, p99 +${(r.p99Ms - directHalf.p99Ms).toFixed(2)} ms`;
     console.log(
-      `added p50 at half saturation: ${(frontHalf.p50Ms - directHalf.p50Ms).toFixed(2)} ms, added p99: ${(frontHalf.p99Ms - directHalf.p99Ms).toFixed(2)} ms`,
+      `added at half saturation: front door ${added(frontHalf)}${nginxHalf ? `; nginx ${added(nginxHalf)}` : ''}`,
+    );
+    if (trivial) {
+      reportGoal(
+        {
+          what: 'front door / nginx (auto workers) requests/s, trivial backends',
+          kind: 'at least',
+          limit: 0.8,
+          unit: '',
+        },
+        trivial.rpsRatio,
+        oneWorkerRps === undefined
+          ? undefined
+          : `against nginx with 1 worker, one dispatcher as strict round robin needs, it is ${ratio(front.rps, oneWorkerRps)} in this run`,
+      );
+      reportGoal(
+        { what: 'front door / nginx CPU per proxied request', kind: 'at most', limit: 1.5, unit: '×' },
+        trivial.cpuRatio,
+        `node:http's server side alone (the bare backend) costs ${nodeServerCpu.toFixed(1)} µs per request in this run, ` +
+          `${(nodeServerCpu / trivial.peerCpu).toFixed(2)}× nginx's whole proxied request (${trivial.peerCpu.toFixed(1)} µs), ` +
+          `before the upstream side is paid (docs/performance.md, The front door)`,
+      );
+    }
+    reportGoal(
+      { what: 'added p99 at half saturation', kind: 'at most', limit: 1, unit: ' ms' },
+      frontHalf.p99Ms - directHalf.p99Ms,
+      `${nginxHalf ? `nginx at the same rate adds ${(nginxHalf.p99Ms - directHalf.p99Ms).toFixed(2)} ms in this run; ` : ''}` +
+        `the front door's added p50 is ${(frontHalf.p50Ms - directHalf.p50Ms).toFixed(2)} ms; load average ${os.loadavg()[0]!.toFixed(1)}`,
     );
 
     await memoryCheck(frontDoor, frontDoorPort, front.rps);
@@ -266,21 +320,33 @@ async function overActsReplicas(
     try {
       await waitForHttp(nginxPort, '/api/v1/categories');
       await wrk(url(nginxPort), 32, WARMUP_SECONDS);
-      const rounds = await frontDoorAgainstNginx(
-        frontDoor,
-        url(frontDoorPort),
-        url(nginxPort),
-        pid,
-        '  (goal >= 0.95 for requests/s)',
-      );
+      const rounds = await frontDoorAgainstNginx(frontDoor, url(frontDoorPort), url(nginxPort), pid);
       front = rounds.medianFront;
+      reportGoal(
+        {
+          what: 'front door / nginx requests/s over two acts replicas',
+          kind: 'at least',
+          limit: 0.95,
+          unit: '',
+        },
+        rounds.rpsRatio,
+        `the front door spends ${rounds.cpuRatio.toFixed(2)}× nginx's CPU per request, taken from the two cores the replicas saturate`,
+      );
     } finally {
       stop();
       onNginx(undefined);
     }
     console.log(
-      `system through the front door: ${front.rps.toFixed(0)} req/s; before this work ${SYSTEM_RPS_BEFORE} req/s` +
-        ` (${ratio(front.rps, SYSTEM_RPS_BEFORE)}×, aim >= 3×)`,
+      `system through the front door: ${front.rps.toFixed(0)} req/s; before this work ${SYSTEM_RPS_BEFORE} req/s (loaded machine)`,
+    );
+    reportGoal(
+      {
+        what: 'system through the front door / before this work, two replicas',
+        kind: 'at least',
+        limit: 3,
+        unit: '×',
+      },
+      front.rps / SYSTEM_RPS_BEFORE,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -293,8 +359,7 @@ function frontDoorAgainstNginx(
   frontDoorUrl: string,
   nginxUrl: string,
   nginxPid: number,
-  goalNote?: string,
-): ReturnType<typeof alternatingRounds> {
+): Promise<Rounds> {
   return alternatingRounds(
     {
       label: 'front door',
@@ -306,7 +371,6 @@ function frontDoorAgainstNginx(
       url: nginxUrl,
       cpuMicros: async () => processTreeCpuMicros(nginxPid),
     },
-    goalNote,
   );
 }
 
@@ -323,14 +387,21 @@ interface Contender {
  * each far apart in time compares the load more than the proxies. Prints every round and the
  * median of the per-round ratios; returns the front door's median run by requests/s.
  */
-async function alternatingRounds(
-  frontDoor: Contender,
-  peer: Contender,
-  goalNote = '  (goals: requests/s >= 0.8, CPU <= 1.5)',
-): Promise<{ medianFront: WrkResult }> {
+interface Rounds {
+  /** The front door's median run by requests/s. */
+  medianFront: WrkResult;
+  /** Medians of the per-round ratios, front door / peer. */
+  rpsRatio: number;
+  cpuRatio: number;
+  /** The peer's median CPU per request, µs. */
+  peerCpu: number;
+}
+
+async function alternatingRounds(frontDoor: Contender, peer: Contender): Promise<Rounds> {
   const fronts: WrkResult[] = [];
   const rpsRatios: number[] = [];
   const cpuRatios: number[] = [];
+  const peerCpus: number[] = [];
   const measure = async (who: Contender): Promise<{ result: WrkResult; cpu: number }> => {
     const before = await who.cpuMicros();
     const result = await wrk(who.url, 32, WRK_SECONDS);
@@ -344,16 +415,22 @@ async function alternatingRounds(
     fronts.push(f.result);
     rpsRatios.push(f.result.rps / p.result.rps);
     cpuRatios.push(f.cpu / p.cpu);
+    peerCpus.push(p.cpu);
   }
   const list = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ');
   console.log(
     `${frontDoor.label} / ${peer.label}, per round: requests/s ${list(rpsRatios)}; CPU per request ${list(cpuRatios)}`,
   );
   console.log(
-    `${frontDoor.label} / ${peer.label}, median: requests/s ${median(rpsRatios).toFixed(2)}, CPU per request ${median(cpuRatios).toFixed(2)}×${goalNote}`,
+    `${frontDoor.label} / ${peer.label}, median: requests/s ${median(rpsRatios).toFixed(2)}, CPU per request ${median(cpuRatios).toFixed(2)}×`,
   );
   const byRps = [...fronts].sort((a, b) => a.rps - b.rps);
-  return { medianFront: byRps[Math.floor(byRps.length / 2)] };
+  return {
+    medianFront: byRps[Math.floor(byRps.length / 2)],
+    rpsRatio: median(rpsRatios),
+    cpuRatio: median(cpuRatios),
+    peerCpu: median(peerCpus),
+  };
 }
 
 function median(values: number[]): number {
@@ -385,6 +462,15 @@ async function memoryCheck(frontDoor: ChildProcess, port: number, rps: number): 
   );
   console.log(
     `  heap used before ${mb(before.heapUsed)}   half-way ${mb(middle.heapUsed)}   after ${mb(after.heapUsed)}   change ${percent(before.heapUsed, after.heapUsed)} (second half ${percent(middle.heapUsed, after.heapUsed)})`,
+  );
+  reportGoal(
+    {
+      what: 'front door RSS change over the second half of the run (after warm-up), either way',
+      kind: 'at most',
+      limit: 10,
+      unit: '%',
+    },
+    Math.abs(((after.rss - middle.rss) / middle.rss) * 100),
   );
   const stuck = after.inFlight.reduce((sum, m) => sum + m.inFlight, 0);
   console.log(`  requests still counted in flight after the run: ${stuck}`);

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { bundledServiceCommand } from '../scripts/services-bundle';
 import { freePort, MYSQL_URL_BASE, unmetReason } from '../test/support/requirements';
+import { reportGoal } from './goals';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const WRK_SECONDS = QUICK ? 4 : 8;
@@ -165,26 +166,52 @@ async function benchEngine(label: string, databaseUrl: string, usersUrl: string)
     ] as const) {
       const loadBefore = loadAverage();
       const [ours, peer, base] = await versus([acts, minimalExpress, floor], pathname);
-      const goal =
-        label === 'SQLite' && pathname === '/api/v1/categories' ? `  (goal >= ${REPLICA_GOAL})` : '';
       console.log(`  ${route} (load average ${loadBefore} before, ${loadAverage()} after)`);
       console.log(`    replica          ${row(ours!)}`);
       console.log(`    minimal express  ${row(peer!)}`);
       console.log(`    floor            ${row(base!)}`);
       console.log(
         `    replica / floor: ${ratio(ours!.rps, base!.rps)} req/s, ${ratio(base!.cpuMicros, ours!.cpuMicros)} by CPU per request` +
-          ` (each turn: ${turnRatios(base!, ours!)})${goal}`,
+          ` (each turn: ${turnRatios(base!, ours!)})`,
       );
       console.log(
         `    minimal express / floor: ${ratio(base!.cpuMicros, peer!.cpuMicros)} by CPU per request (each turn: ${turnRatios(base!, peer!)});` +
           ` replica / minimal express ${ratio(peer!.cpuMicros, ours!.cpuMicros)}`,
       );
+      if (label === 'SQLite' && pathname === '/api/v1/categories') {
+        const expressCeiling = base!.cpuMicros / peer!.cpuMicros;
+        reportGoal(
+          {
+            what: `replica / floor by CPU per request, ${route}, SQLite`,
+            kind: 'at least',
+            limit: REPLICA_GOAL,
+            unit: '',
+          },
+          base!.cpuMicros / ours!.cpuMicros,
+          expressCeiling < REPLICA_GOAL
+            ? `express alone, the same handler as one route, reaches ${expressCeiling.toFixed(2)} in this run: the goal is out of reach while express serves (docs/performance.md)`
+            : `express alone reaches ${expressCeiling.toFixed(2)} in this run, so the rest is the replica's own`,
+        );
+      }
     }
     const loaded = { acts: memory(acts.child.pid!).rss, floor: memory(floor.child.pid!).rss };
     console.log(
-      `  RSS idle: replica ${mb(idle.acts)} (goal <= ${IDLE_RSS_GOAL_MB} MB), floor ${mb(idle.floor)};` +
-        ` after that load: replica ${mb(loaded.acts)} (goal <= ${LOADED_RSS_GOAL_MB} MB), floor ${mb(loaded.floor)}`,
+      `  RSS idle: replica ${mb(idle.acts)}, floor ${mb(idle.floor)};` +
+        ` after that load: replica ${mb(loaded.acts)}, floor ${mb(loaded.floor)}`,
     );
+    // The goals are the process-mode replica's on SQLite; the MySQL driver adds its own share.
+    if (label === 'SQLite') {
+      reportGoal(
+        { what: `replica RSS idle, ${label}`, kind: 'at most', limit: IDLE_RSS_GOAL_MB, unit: ' MB' },
+        idle.acts / MiB,
+        `the floor (node:http and the driver alone) idles at ${mb(idle.floor)} in this run`,
+      );
+      reportGoal(
+        { what: `replica RSS after load, ${label}`, kind: 'at most', limit: LOADED_RSS_GOAL_MB, unit: ' MB' },
+        loaded.acts / MiB,
+        `the floor holds ${mb(loaded.floor)} after the same load in this run`,
+      );
+    }
     await floor.stop();
     floor = undefined;
     await minimalExpress.stop();
@@ -224,14 +251,14 @@ async function benchEngine(label: string, databaseUrl: string, usersUrl: string)
     await minimalExpress?.stop();
     await acts.stop();
   }
-  await measureBigUpload(databaseUrl, usersUrl);
+  await measureBigUpload(label, databaseUrl, usersUrl);
 }
 
 /**
  * Peak RSS growth for one 20 MB upload, on a fresh process that has served one small upload:
  * garbage and heap left by the load phases would otherwise hide or absorb part of the cost.
  */
-async function measureBigUpload(databaseUrl: string, usersUrl: string): Promise<void> {
+async function measureBigUpload(label: string, databaseUrl: string, usersUrl: string): Promise<void> {
   const acts = await startActs(databaseUrl, usersUrl);
   try {
     const warmUp = await post(acts.url, '/api/v1/acts', actBody(999_999, 'photos', randomImage(1024)));
@@ -245,8 +272,20 @@ async function measureBigUpload(databaseUrl: string, usersUrl: string): Promise<
     const after = memory(pid);
     console.log(
       `  one ${mb(body.length)} upload: peak RSS ${mb(after.peak)} (was ${mb(before.rss)} before; growth ${mb(after.peak - before.rss)}` +
-        ` = ${((after.peak - before.rss) / body.length).toFixed(1)} × body, goal <= ${UPLOAD_GROWTH_GOAL}; peak / body = ${(after.peak / body.length).toFixed(1)})` +
+        ` = ${((after.peak - before.rss) / body.length).toFixed(1)} × body; peak / body = ${(after.peak / body.length).toFixed(1)})` +
         (peakReset ? '' : ' [peak could not be reset: it may include start-up]'),
+    );
+    reportGoal(
+      {
+        what: `20 MB upload, peak RSS growth / body, ${label}`,
+        kind: 'at most',
+        limit: UPLOAD_GROWTH_GOAL,
+        unit: '×',
+      },
+      (after.peak - before.rss) / body.length,
+      label === 'SQLite'
+        ? 'better-sqlite3 copies a bound blob and SQLite builds the row in one more buffer (body, bind, row); storing photos as chunk rows would avoid it and is not done (docs/performance.md, Uploads)'
+        : 'see docs/performance.md, Uploads',
     );
   } finally {
     await acts.stop();
@@ -428,6 +467,8 @@ function memory(pid: number): { rss: number; peak: number } {
     Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
+
+const MiB = 1024 * 1024;
 
 function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MB`;

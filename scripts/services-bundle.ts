@@ -35,11 +35,15 @@ export function serviceBundlePath(repoRoot: string, service: ServiceName): strin
 }
 
 /**
- * Bundles `services/<service>/main.ts`; returns the file's path. Written beside and renamed
- * into place, so a replica starting while another build runs never reads half a file.
+ * Bundles `services/<service>/main.ts` into `outfile` (by default its place under `repoRoot`);
+ * returns the file's path. Written beside and renamed into place, so a replica starting while
+ * another build runs never reads half a file.
  */
-export function bundleService(repoRoot: string, service: ServiceName): string {
-  const outfile = serviceBundlePath(repoRoot, service);
+export function bundleService(
+  repoRoot: string,
+  service: ServiceName,
+  outfile = serviceBundlePath(repoRoot, service),
+): string {
   mkdirSync(path.dirname(outfile), { recursive: true });
   const staging = `${outfile}.${process.pid}.tmp`;
   buildSync({

@@ -99,8 +99,15 @@ async function step<T>(name: string, work: () => Promise<T> | T): Promise<T> {
   }
 }
 
-/** A check records its outcome and never stops the run. */
-async function check(name: string, work: () => Promise<string> | string): Promise<void> {
+/**
+ * A check records its outcome and never stops the run. When it fails, `evidence` (the hosts'
+ * own logs) is printed under it, since the hosts are gone once the run ends.
+ */
+async function check(
+  name: string,
+  work: () => Promise<string> | string,
+  evidence?: () => string,
+): Promise<void> {
   log(`== check: ${name}`);
   const t0 = Date.now();
   try {
@@ -117,6 +124,13 @@ async function check(name: string, work: () => Promise<string> | string): Promis
       detail: skipped ? message.slice(9) : message,
     });
     log(`   ${skipped ? 'skipped' : 'FAIL'}: ${skipped ? message.slice(9) : message}`);
+    if (!skipped && evidence) {
+      try {
+        process.stdout.write(`${evidence().replace(/^/gm, '      ')}\n`);
+      } catch (reason) {
+        log(`   (no host logs: ${(reason as Error).message})`);
+      }
+    }
   }
 }
 
@@ -226,6 +240,7 @@ async function rehearse(options: Options): Promise<boolean> {
   const template = readTemplate(cdkOut);
 
   const deployment = new Deployment(template, network, log);
+  const hostLogs = () => deployment.orchestratorLogTails();
   const registry = new Registry({
     dir: path.join(RUN_DIR, 'registry'),
     storage: path.join(CACHE_DIR, 'registry-storage'),
@@ -301,7 +316,7 @@ async function rehearse(options: Options): Promise<boolean> {
     ]).stdout.trim();
     return `exit 0 on ${hosts.length} host(s); ${node.replace(/\n/g, ', ')} (this machine's Node, by the dnf stand-in)`;
   });
-  await check('creation gated on health (cfn-signal)', () => checks.creationSignals(deployment));
+  await check('creation gated on health (cfn-signal)', () => checks.creationSignals(deployment), hostLogs);
   await step('load balancer: targets healthy', async () => {
     const lb = deployment.loadBalancer!;
     const t0 = Date.now();
@@ -317,15 +332,19 @@ async function rehearse(options: Options): Promise<boolean> {
 
   const lbUrl = `http://127.0.0.1:${options.port}`;
   const ctx = { deployment, lbUrl, log };
-  await check('API examples through the load balancer', () => checks.apiExamples(ctx));
-  await check('grader timeline on the acts host', () => checks.graderTimeline(ctx));
-  await check('directAccessCidr reaches _count', () => checks.directAccess(ctx, directAccessCidr));
-  await check('orchestrator restart adopts replicas', () => checks.orchestratorRestart(ctx));
-  await check('kill -9 of the orchestrator: restart, adoption', () => checks.orchestratorKilled(ctx));
-  await check('logs shipped from the files the agent tails', () => checks.logsShipped(ctx));
-  await check('host reboot keeps the data', () => checks.hostReboot(ctx));
-  await check('acts host stopped under load', () => checks.hostStoppedUnderLoad(ctx));
-  await check('replaced host finds its data', () => checks.hostReplaced(ctx));
+  await check('API examples through the load balancer', () => checks.apiExamples(ctx), hostLogs);
+  await check('grader timeline on the acts host', () => checks.graderTimeline(ctx), hostLogs);
+  await check('directAccessCidr reaches _count', () => checks.directAccess(ctx, directAccessCidr), hostLogs);
+  await check('orchestrator restart adopts replicas', () => checks.orchestratorRestart(ctx), hostLogs);
+  await check(
+    'kill -9 of the orchestrator: restart, adoption',
+    () => checks.orchestratorKilled(ctx),
+    hostLogs,
+  );
+  await check('logs shipped from the files the agent tails', () => checks.logsShipped(ctx), hostLogs);
+  await check('host reboot keeps the data', () => checks.hostReboot(ctx), hostLogs);
+  await check('acts host stopped under load', () => checks.hostStoppedUnderLoad(ctx), hostLogs);
+  await check('replaced host finds its data', () => checks.hostReplaced(ctx), hostLogs);
 
   if (options.keep) {
     log(`load balancer: ${lbUrl}`);

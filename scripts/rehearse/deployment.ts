@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { HOST_LOG_PATHS } from '../../lib/host-logging';
 import { ControlPlane, type InstanceIdentity } from './control-plane';
 import { type RunningDatabase, startDatabase } from './database';
 import { DnsServer } from './dns';
@@ -221,6 +222,20 @@ export class Deployment {
 
   userDataLogTail(host: Host, lines = 25): string {
     return exec(host.hostId, `tail -n ${lines} /var/log/cloud-init-output.log`, 10_000).stdout;
+  }
+
+  /**
+   * The last lines of every host's orchestrator log, for the report of a failed check: the hosts
+   * are removed when the run ends, and with them the only record of what their orchestrators saw.
+   */
+  orchestratorLogTails(lines = 30): string {
+    return this.hosts
+      .map((host) => {
+        const tail = exec(host.hostId, `tail -n ${lines} ${HOST_LOG_PATHS.orchestrator}`, 10_000);
+        const text = tail.ok ? tail.stdout.trimEnd() : `(not readable: ${tail.stderr.trim() || 'host down'})`;
+        return `--- ${host.hostId}: ${HOST_LOG_PATHS.orchestrator}\n${text}`;
+      })
+      .join('\n');
   }
 
   stop(): void {

@@ -8,6 +8,7 @@
  * it started, as on Ctrl-C.
  */
 import { readFileSync } from 'node:fs';
+import { parseProcStat } from '../../common/proc-stat';
 
 /** One process and the parent it had when the chain was recorded. */
 export interface Link {
@@ -51,12 +52,9 @@ export function chainBroken(chain: readonly Link[], parentOf: (pid: number) => n
   return chain.some((link) => parentOf(link.pid) !== link.parent);
 }
 
-/** /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so read after its ')'. */
 function procStat(pid: number): ProcessStat | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { parent: Number(fields[1]), group: Number(fields[2]) };
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }

@@ -9,6 +9,7 @@
  */
 import type { MysqlPool, MysqlPoolConnection } from 'kysely';
 import type { Pool, PoolConnection } from 'mysql2';
+import { type Callback, settleWithin } from './deadline';
 import { DatabaseTimeout } from './sql-errors';
 
 export interface DeadlinesMs {
@@ -29,8 +30,6 @@ export const DEFAULT_DEADLINES_MS: DeadlinesMs = {
   prepared: 30_000,
 };
 
-type Callback<T> = (error: unknown, result: T) => void;
-
 export interface DeadlinePool {
   /** What Kysely's MysqlDialect takes as its pool. */
   readonly kyselyPool: MysqlPool;
@@ -39,23 +38,19 @@ export interface DeadlinePool {
 }
 
 export function withDeadlines(pool: Pool, deadlines: DeadlinesMs = DEFAULT_DEADLINES_MS): DeadlinePool {
-  const acquire = (callback: Callback<PoolConnection | undefined>) => {
-    let waiting = true;
-    const timer = setTimeout(() => {
-      waiting = false;
-      callback(new DatabaseTimeout(`no database connection within ${deadlines.acquire} ms`), undefined);
-    }, deadlines.acquire);
-    pool.getConnection((error, connection) => {
-      if (!waiting) {
+  const acquire = (callback: Callback<PoolConnection | undefined>) =>
+    settleWithin<PoolConnection>(
+      {
+        ms: deadlines.acquire,
+        expire: () => new DatabaseTimeout(`no database connection within ${deadlines.acquire} ms`),
         // Given up on already: back to the pool unused.
-        if (!error) connection.release();
-        return;
-      }
-      waiting = false;
-      clearTimeout(timer);
-      callback(error, error ? undefined : connection);
-    });
-  };
+        late: (error, connection) => {
+          if (!error) connection.release();
+        },
+      },
+      (done) => pool.getConnection(done),
+      (error, connection) => callback(error, error ? undefined : connection),
+    );
 
   const kyselyConnection = (connection: PoolConnection): MysqlPoolConnection => ({
     query: ((sql: string, parameters: unknown[], callback?: Callback<unknown>) => {
@@ -105,16 +100,15 @@ function bounded<T>(
   callback: Callback<T | undefined>,
   run: (done: Callback<T | undefined>) => void,
 ): void {
-  let settled = false;
-  const timer = setTimeout(() => {
-    settled = true;
-    connection.destroy();
-    callback(new DatabaseTimeout(`the database did not answer a statement within ${ms} ms`), undefined);
-  }, ms);
-  run((error, result) => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(timer);
-    callback(error, result);
-  });
+  settleWithin<T | undefined>(
+    {
+      ms,
+      expire: () => {
+        connection.destroy();
+        return new DatabaseTimeout(`the database did not answer a statement within ${ms} ms`);
+      },
+    },
+    run,
+    callback,
+  );
 }

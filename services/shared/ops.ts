@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { getHeapStatistics } from 'node:v8';
 import { isDatabaseUnavailable } from './database';
+import { promiseWithin } from './deadline';
 import { DatabaseTimeout } from './sql-errors';
 import type { Logger } from '../../common/log';
 import type { Route } from './routes';
@@ -96,7 +97,11 @@ export function opsRoutes(state: OpsState, options: OpsOptions): Route[] {
               throw new Error(
                 `heap near its limit: ${heap.used_heap_size} of ${heap.heap_size_limit} bytes used`,
               );
-            await withTimeout(options.checkDatabase(), timeoutMs);
+            await promiseWithin(
+              options.checkDatabase(),
+              timeoutMs,
+              () => new DatabaseTimeout(`database check took longer than ${timeoutMs} ms`),
+            );
             res.status(200).end();
           } catch (err) {
             // 503: this process is fine but its database cannot be reached or does not answer in
@@ -125,14 +130,4 @@ export function opsRoutes(state: OpsState, options: OpsOptions): Route[] {
       },
     },
   ];
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new DatabaseTimeout(`database check took longer than ${ms} ms`)), ms);
-  });
-  // A late rejection of the original check must not become an unhandled rejection.
-  promise.catch(() => {});
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

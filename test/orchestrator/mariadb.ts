@@ -8,6 +8,7 @@ import { createConnection } from 'mysql2/promise';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/requirements';
+import { parseProcStat } from '../../common/proc-stat';
 
 const MARIADBD = '/usr/sbin/mariadbd';
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
@@ -147,9 +148,7 @@ export class Mariadb {
 /** Whether every thread of `pid` is stopped (state T in /proc), as after SIGSTOP. */
 function allThreadsStopped(pid: number): boolean {
   const threads = readdirSync(`/proc/${pid}/task`);
-  return threads.every((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    // The state follows the command name, which is in parentheses and may hold spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
-  });
+  return threads.every(
+    (tid) => parseProcStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')).state === 'T',
+  );
 }

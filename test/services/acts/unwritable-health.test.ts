@@ -9,13 +9,7 @@ import { eventually, freePortRange } from '../../orchestrator/helpers';
 import { describeWith } from '../../support/requirements';
 import { REPO_ROOT } from '../processes';
 import { PUBLIC_ORIGIN, startUsersStandIn, type UsersStandIn } from '../support';
-import {
-  ACTS_AS_NOBODY,
-  readOnlySqlite,
-  selectOnlyMysql,
-  startListening,
-  type Unwritable,
-} from './unwritable';
+import { actsAsNobody, readOnlySqlite, selectOnlyMysql, startListening, type Unwritable } from './unwritable';
 
 jest.setTimeout(120_000);
 
@@ -140,8 +134,10 @@ function replacedWithBackoff(argv: string[], makeDatabase: () => Promise<Unwrita
 
 const runsAsRoot = process.getuid?.() === 0;
 (runsAsRoot ? describe : describe.skip)('acts on a SQLite file its user may only read', () => {
-  unwritableReplica(ACTS_AS_NOBODY, readOnlySqlite, 500);
-  replacedWithBackoff(ACTS_AS_NOBODY, readOnlySqlite);
+  const asNobody = runsAsRoot ? actsAsNobody() : undefined;
+  afterAll(() => asNobody?.remove());
+  unwritableReplica(asNobody?.argv ?? [], readOnlySqlite, 500);
+  replacedWithBackoff(asNobody?.argv ?? [], readOnlySqlite);
 });
 
 describeWith('mysql', 'acts as a MySQL user granted only SELECT', () => {

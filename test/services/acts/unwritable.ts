@@ -3,29 +3,65 @@
  * replica's user may only read, and a MySQL user granted only SELECT.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import { freePort } from '../../support/requirements';
 import { scratchMysqlDatabase } from '../mysql';
 import { REPO_ROOT } from '../processes';
-import { openActsDatabase, tempDir } from '../support';
+import { openActsDatabase, tempDir, type TempDir } from '../support';
+import { bundleService, REPLICA_NODE_FLAGS } from '../../../scripts/services-bundle';
 
 /** An unprivileged account every Linux system has; root ignores file permissions, it does not. */
 const NOBODY = 65534;
 
-/** argv that runs the acts service as `nobody`, exactly as a replica otherwise starts. */
-export const ACTS_AS_NOBODY = [
-  'setpriv',
-  `--reuid=${NOBODY}`,
-  `--regid=${NOBODY}`,
-  '--clear-groups',
-  process.execPath,
-  '--import',
-  'tsx',
-  'services/acts/main.ts',
-];
+/** The acts service as `nobody` runs it: the argv, and the directory to remove afterwards. */
+export interface ActsAsNobody extends TempDir {
+  readonly argv: string[];
+}
+
+/**
+ * The acts bundle and the SQLite addon it loads, copied into a directory `nobody` can read, and
+ * the argv that runs them as that account. `nobody` may not be able to read the checkout
+ * itself: a clone below a mode-0700 directory (what `mktemp -d` makes) is closed to it.
+ */
+export function actsAsNobody(): ActsAsNobody {
+  const dir = tempDir('sla-acts-as-nobody-');
+  chmodSync(dir.path, 0o755);
+  const bundle = bundleService(REPO_ROOT, 'acts', join(dir.path, 'acts.js'));
+  const modules = join(REPO_ROOT, 'node_modules');
+  const copied = join(dir.path, 'node_modules');
+  // better-sqlite3's JavaScript and its built addon only (its sources and objects are large),
+  // and the two small packages that find the addon.
+  cpSync(join(modules, 'better-sqlite3', 'lib'), join(copied, 'better-sqlite3', 'lib'), { recursive: true });
+  copyFileSync(
+    join(modules, 'better-sqlite3', 'package.json'),
+    join(copied, 'better-sqlite3', 'package.json'),
+  );
+  const addon = join('better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+  mkdirSync(join(copied, addon, '..'), { recursive: true });
+  copyFileSync(join(modules, addon), join(copied, addon));
+  for (const name of ['bindings', 'file-uri-to-path'])
+    cpSync(join(modules, name), join(copied, name), { recursive: true });
+  return {
+    ...dir,
+    argv: [
+      'setpriv',
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      '--clear-groups',
+      // The process runtime preloads its lifeline from the checkout through NODE_OPTIONS, which
+      // `nobody` may not be able to read either; the test's orchestrator stops its replicas itself.
+      '/usr/bin/env',
+      '-u',
+      'NODE_OPTIONS',
+      process.execPath,
+      ...REPLICA_NODE_FLAGS,
+      bundle,
+    ],
+  };
+}
 
 export interface Unwritable {
   readonly url: string;
