@@ -9,10 +9,13 @@
  * connection is up and the request is being written, so a request that failed to connect can
  * be sent, untouched, to the next replica.
  *
- * A replica gets at most `connectionsPerReplica` requests at once. Those over the limit wait in
- * the proxy's own two lanes (`ConnectionLanes`), never in undici's first-come queue: reads go
- * ahead of other methods and a few connections are kept for reads alone, so a flood of slow
- * sign-ins cannot put a `GET` behind itself (docs/orchestrator.md, "Connections per replica").
+ * A replica gets at most `connectionsPerReplica` requests at once, and at most
+ * `shortWritesPerReplica` writes with no or a small body. Those over the limits wait in the
+ * proxy's own lanes (`ConnectionLanes`), never in undici's first-come queue: reads go ahead of
+ * other methods and a few connections are kept for reads alone, so a flood of sign-ins cannot
+ * put a `GET` (or the replica's health probe) behind itself (docs/orchestrator.md,
+ * "Connections per replica"). A replica's connections and lanes are dropped once it is out of
+ * rotation with nothing in flight or waiting.
  *
  * Retry and passive-health rules (docs/orchestrator.md, "Retries and passive health"):
  * - any request whose connection was refused before a byte was written is sent once more;
@@ -28,7 +31,7 @@ import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../common/log';
 import { ConnectionLanes } from './connection-lanes';
-import type { LaneWaiter } from './connection-lanes';
+import type { LaneKind, LaneWaiter } from './connection-lanes';
 
 /** The slice of the balancer the proxy needs (the balancer does not know about HTTP). */
 export interface ProxyTargets {
@@ -67,9 +70,21 @@ export interface UpstreamProxyOptions {
   connectionsPerReplica?: number;
   /** Of those, how many only reads (GET/HEAD) may use. */
   connectionsReservedForReads?: number;
+  /** Writes with no body or one of at most SHORT_WRITE_BODY_BYTES that may be in flight at once. */
+  shortWritesPerReplica?: number;
+  /** How often the state of replicas that left the rotation while idle is looked for and dropped. */
+  sweepIntervalMs?: number;
   /** Resend a failed bodyless GET/HEAD to another replica (off only to measure what it hides). */
   retryIdempotent?: boolean;
 }
+
+/**
+ * Measured (docs/orchestrator.md, "Login flood"): with up to 120 sign-ins in flight at the users
+ * replica during a flood, a GET waited behind them; with 16 it stays fast. It must stay above
+ * what the users replica's hashing gate holds (9 on 2 cores), or the overflow never reaches the
+ * replica to be shed and queues here instead; and above its database pool (10).
+ */
+export const DEFAULT_SHORT_WRITES_PER_REPLICA = 16;
 
 const DEFAULTS = {
   upstreamHost: '127.0.0.1',
@@ -78,8 +93,17 @@ const DEFAULTS = {
   bodyTimeoutMs: 60_000,
   connectionsPerReplica: 128,
   connectionsReservedForReads: 8,
+  shortWritesPerReplica: DEFAULT_SHORT_WRITES_PER_REPLICA,
+  sweepIntervalMs: 10_000,
   retryIdempotent: true,
 };
+
+/**
+ * A body this small arrives with its headers or right behind them, so the request holds its
+ * connection about as long as the replica takes to answer; anything larger (or chunked) is an
+ * upload, which may hold one for as long as the client takes to send it.
+ */
+export const SHORT_WRITE_BODY_BYTES = 16 * 1024;
 
 /** RFC 9110 §7.6.1: meaningful for one connection only, never forwarded. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -121,10 +145,27 @@ export function isEjectingStatus(status: number): boolean {
 
 const JSON_EMPTY = '{}';
 
+/** The kind of lane a request waits in (connection-lanes.ts). */
+export function laneKindOf(method: string, upstream: UpstreamRequest): LaneKind {
+  if (method === 'GET' || method === 'HEAD') return 'read';
+  if (!upstream.hasBody) return 'short-write';
+  const length = upstream.bodyLength;
+  return length !== undefined && length <= SHORT_WRITE_BODY_BYTES ? 'short-write' : 'upload';
+}
+
+/** What the proxy keeps per replica port, created with its first request. */
+interface ReplicaState {
+  lanes: ConnectionLanes;
+  /** Created when the first request enters. */
+  pool: Pool | undefined;
+  /** The rotation the port belongs to: once out of it and idle, the state is dropped. */
+  targets: ProxyTargets;
+}
+
 export class UpstreamProxy {
-  private readonly pools = new Map<number, Pool>();
-  private readonly lanes = new Map<number, ConnectionLanes>();
+  private readonly replicas = new Map<number, ReplicaState>();
   private readonly options: Required<UpstreamProxyOptions>;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(options: UpstreamProxyOptions) {
     this.options = { ...DEFAULTS, ...options };
@@ -141,33 +182,60 @@ export class UpstreamProxy {
     const method = req.method ?? 'GET';
     upstream.idempotent =
       this.options.retryIdempotent && !upstream.hasBody && (method === 'GET' || method === 'HEAD');
+    upstream.lane = laneKindOf(method, upstream);
     new Exchange(this, req, res, target, port, 0, upstream).start();
   }
 
-  dispatcherFor(port: number): Pool {
-    let pool = this.pools.get(port);
-    if (!pool) {
+  /** The replica's state, created for its first request (or its first since it was dropped). */
+  replica(port: number, targets: ProxyTargets): ReplicaState {
+    let state = this.replicas.get(port);
+    if (!state) {
       const o = this.options;
-      pool = new Pool(`http://${o.upstreamHost}:${port}`, {
+      state = {
+        lanes: new ConnectionLanes({
+          connections: o.connectionsPerReplica,
+          reservedForReads: o.connectionsReservedForReads,
+          shortWrites: o.shortWritesPerReplica,
+        }),
+        pool: undefined,
+        targets,
+      };
+      this.replicas.set(port, state);
+      this.ensureSweep();
+    }
+    return state;
+  }
+
+  dispatcherFor(state: ReplicaState, port: number): Pool {
+    if (!state.pool) {
+      const o = this.options;
+      state.pool = new Pool(`http://${o.upstreamHost}:${port}`, {
         connections: o.connectionsPerReplica,
         pipelining: 1,
         connectTimeout: o.connectTimeoutMs,
         headersTimeout: o.headersTimeoutMs,
         bodyTimeout: o.bodyTimeoutMs,
       });
-      this.pools.set(port, pool);
     }
-    return pool;
+    return state.pool;
   }
 
-  lanesFor(port: number): ConnectionLanes {
-    let lanes = this.lanes.get(port);
-    if (!lanes) {
-      const o = this.options;
-      lanes = new ConnectionLanes(o.connectionsPerReplica, o.connectionsReservedForReads);
-      this.lanes.set(port, lanes);
-    }
-    return lanes;
+  /**
+   * Drops the replica's lanes and closes its idle keep-alive connections once it is out of
+   * rotation with nothing in flight or waiting: a replica scaled down or replaced never comes
+   * back as the same process, and one that returns to rotation gets fresh ones.
+   */
+  dropIfLeft(port: number): void {
+    const state = this.replicas.get(port);
+    if (!state || !state.lanes.idle || state.targets.isInRotation(port)) return;
+    this.replicas.delete(port);
+    void state.pool?.close().catch(() => {});
+    if (this.replicas.size === 0) this.stopSweep();
+  }
+
+  /** The ports the proxy holds state for (connections, lanes). */
+  get replicaPorts(): number[] {
+    return [...this.replicas.keys()];
   }
 
   get logger(): Logger {
@@ -176,12 +244,28 @@ export class UpstreamProxy {
 
   /** Closes every upstream connection; requests still running are aborted. */
   async close(): Promise<void> {
-    const pools = [...this.pools.values()];
-    this.pools.clear();
-    const waiting = [...this.lanes.values()].flatMap((lanes) => lanes.drop());
-    this.lanes.clear();
-    for (const exchange of waiting) (exchange as Exchange).abandon();
-    await Promise.all(pools.map((p) => p.destroy().catch(() => {})));
+    this.stopSweep();
+    const states = [...this.replicas.values()];
+    this.replicas.clear();
+    for (const exchange of states.flatMap((s) => s.lanes.drop())) (exchange as Exchange).abandon();
+    await Promise.all(states.map((s) => s.pool?.destroy().catch(() => {})));
+  }
+
+  /**
+   * A replica leaving the rotation with a request in flight is dropped when that request
+   * settles; one that leaves while idle is found by this sweep.
+   */
+  private ensureSweep(): void {
+    if (this.sweepTimer) return;
+    this.sweepTimer = setInterval(() => {
+      for (const port of [...this.replicas.keys()]) this.dropIfLeft(port);
+    }, this.options.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  private stopSweep(): void {
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
   }
 }
 
@@ -204,6 +288,7 @@ class Exchange implements Dispatcher.DispatchHandler, LaneWaiter {
   /** Waiting in the replica's lanes for a connection slot. */
   private waiting = false;
   private holdsSlot = false;
+  private readonly replica: ReplicaState;
 
   constructor(
     private readonly proxy: UpstreamProxy,
@@ -213,21 +298,22 @@ class Exchange implements Dispatcher.DispatchHandler, LaneWaiter {
     private readonly port: number,
     private readonly attempt: number,
     private readonly upstream: UpstreamRequest,
-  ) {}
+  ) {
+    this.replica = proxy.replica(port, target.targets);
+  }
 
   start(): void {
     this.target.targets.acquire(this.port);
     (this.res as ExchangeResponse)[kExchange] = this;
     this.res.on('close', onResponseClose);
-    const method = this.req.method;
     this.waiting = true;
-    this.proxy.lanesFor(this.port).join(this, method === 'GET' || method === 'HEAD');
+    this.replica.lanes.join(this, this.upstream.lane);
   }
 
   enter(): void {
     this.waiting = false;
     this.holdsSlot = true;
-    this.proxy.dispatcherFor(this.port).dispatch(
+    this.proxy.dispatcherFor(this.replica, this.port).dispatch(
       {
         method: this.req.method ?? 'GET',
         path: this.req.url ?? '/',
@@ -310,7 +396,7 @@ class Exchange implements Dispatcher.DispatchHandler, LaneWaiter {
   clientClosed(): void {
     if (this.settled || this.discarding || this.res.writableFinished) return;
     this.clientGone = true;
-    if (this.waiting && this.proxy.lanesFor(this.port).withdraw(this)) {
+    if (this.waiting && this.replica.lanes.withdraw(this)) {
       this.waiting = false;
       this.settle();
       return;
@@ -392,8 +478,9 @@ class Exchange implements Dispatcher.DispatchHandler, LaneWaiter {
     this.target.targets.release(this.port);
     if (this.holdsSlot) {
       this.holdsSlot = false;
-      this.proxy.lanesFor(this.port).leave();
+      this.replica.lanes.leave(this.upstream.lane);
     }
+    this.proxy.dropIfLeft(this.port);
   }
 }
 
@@ -420,6 +507,10 @@ function clientClosed(): Error {
 export interface UpstreamRequest {
   headers: string[];
   hasBody: boolean;
+  /** The declared Content-Length; undefined for a chunked body or none. */
+  bodyLength: number | undefined;
+  /** Set by the proxy: which of the replica's lanes it waits in. */
+  lane: LaneKind;
   /** A bodyless GET/HEAD with retries on: safe to send to a second replica. */
   idempotent: boolean;
 }
@@ -435,6 +526,7 @@ export function upstreamRequest(req: IncomingMessage): UpstreamRequest {
   const out: string[] = [];
   let connectionListed: Set<string> | undefined;
   let hasBody = false;
+  let bodyLength: number | undefined;
   let host: string | undefined;
   let forwardedFor: string | undefined;
   let forwardedProto: string | undefined;
@@ -451,6 +543,7 @@ export function upstreamRequest(req: IncomingMessage): UpstreamRequest {
     switch (lower) {
       case 'content-length':
         if (value !== '0') hasBody = true;
+        bodyLength = Number(value);
         break;
       case 'host':
         host ??= value;
@@ -476,7 +569,7 @@ export function upstreamRequest(req: IncomingMessage): UpstreamRequest {
   headers.push('x-forwarded-proto', forwardedProto ?? ('encrypted' in req.socket ? 'https' : 'http'));
   const forwardedHostValue = forwardedHost ?? host;
   if (forwardedHostValue !== undefined) headers.push('x-forwarded-host', forwardedHostValue);
-  return { headers, hasBody, idempotent: false };
+  return { headers, hasBody, bodyLength, lane: 'read', idempotent: false };
 }
 
 /** The replica's raw response headers as a flat list for `writeHead`, minus hop-by-hop ones. */

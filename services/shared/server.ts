@@ -1,5 +1,4 @@
-import type { Express } from 'express';
-import type { Server } from 'node:http';
+import http, { type RequestListener, type Server } from 'node:http';
 import type { Logger } from '../../common/log';
 
 export interface RunningService {
@@ -14,12 +13,13 @@ export interface RunningService {
  * client that never finishes.
  */
 export function serve(
-  app: Express,
+  handle: RequestListener,
   options: { port: number; logger: Logger; onClosed: () => Promise<void>; forceAfterMs?: number },
 ): Promise<RunningService> {
   const { logger } = options;
   return new Promise((resolve, reject) => {
-    const server = app.listen(options.port);
+    const server = http.createServer(handle);
+    server.listen(options.port);
     server.once('error', reject);
     server.once('listening', () => {
       server.removeListener('error', reject);

@@ -3,7 +3,7 @@ import { openDatabase } from '../shared/database';
 import { createLogger } from '../../common/log';
 import { migrateToLatest } from '../shared/migrate';
 import { serve } from '../shared/server';
-import { createApp } from './app';
+import { createUsersService } from './app';
 import { usersMigrations } from './migrations';
 import type { UsersDatabase } from './schema';
 import { SqlUsersStore } from './sql-store';
@@ -13,12 +13,12 @@ async function main(): Promise<void> {
   const logger = createLogger('users', config.logLevel);
   const database = await openDatabase<UsersDatabase>(config.databaseUrl, { logger });
   await migrateToLatest(database.db, database.dialect, 'users', usersMigrations);
-  const app = createApp({
+  const service = createUsersService({
     store: new SqlUsersStore(database.db),
     logger,
     logsRequests: config.logLevel === 'debug',
   });
-  await serve(app, { port: config.port, logger, onClosed: () => database.destroy() });
+  await serve(service.handle, { port: config.port, logger, onClosed: () => database.destroy() });
 }
 
 main().catch((err: unknown) => {

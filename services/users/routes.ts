@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
 import { badRequest, HttpError } from '../shared/http-error';
 import type { Route } from '../shared/routes';
-import { HashingGate, Overloaded, OVERLOADED_RETRY_AFTER_SECONDS } from './hashing-gate';
+import { answerOverloaded } from './early-shed';
+import { HashingGate, Overloaded } from './hashing-gate';
 import { clientAddress, LoginThrottle } from './login-throttle';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './password';
 import { parseNewUser, parseSignIn } from './requests';
@@ -13,9 +14,13 @@ export interface CredentialGuards {
   throttle: LoginThrottle;
 }
 
+export function defaultCredentialGuards(): CredentialGuards {
+  return { hashing: new HashingGate(), throttle: new LoginThrottle() };
+}
+
 export function usersRoutes(
   store: UsersStore,
-  guards: CredentialGuards = { hashing: new HashingGate(), throttle: new LoginThrottle() },
+  guards: CredentialGuards = defaultCredentialGuards(),
 ): Route[] {
   const { hashing, throttle } = guards;
   return [
@@ -32,7 +37,8 @@ export function usersRoutes(
         },
         POST: async (req, res) => {
           const { username, password } = parseNewUser(req.body);
-          if (hashing.full) return shed(res);
+          // Mostly shed before the body was read (early-shed.ts); this is the gate filling meanwhile.
+          if (hashing.full) return answerOverloaded(res);
           const hash = await hashOrShed(res, () => hashPassword(password));
           if (hash === undefined) return;
           const created = await store.createUser(username, hash);
@@ -57,7 +63,7 @@ export function usersRoutes(
             res.set('retry-after', String(waitSeconds)).status(429).json({});
             return;
           }
-          if (hashing.full) return shed(res);
+          if (hashing.full) return answerOverloaded(res);
           const stored = await store.getPasswordHash(username);
           const matches = await hashOrShed(res, () => verifyPassword(password, stored ?? UNKNOWN_USER_HASH));
           if (matches === undefined) return;
@@ -88,13 +94,9 @@ export function usersRoutes(
       return await hashing.run(work);
     } catch (err) {
       if (!(err instanceof Overloaded)) throw err;
-      shed(res);
+      answerOverloaded(res);
       return undefined;
     }
-  }
-
-  function shed(res: Response): void {
-    res.set('retry-after', String(OVERLOADED_RETRY_AFTER_SECONDS)).status(503).json({});
   }
 }
 

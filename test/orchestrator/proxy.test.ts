@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { RoundRobinBalancer } from '../../orchestrator/balancer';
 import { silentLogger } from '../../common/log';
-import { UpstreamProxy } from '../../orchestrator/proxy';
+import { SHORT_WRITE_BODY_BYTES, UpstreamProxy } from '../../orchestrator/proxy';
 import type { ForwardTarget, ReplicaFailure, UpstreamProxyOptions } from '../../orchestrator/proxy';
 import {
   closeServer,
@@ -24,6 +24,7 @@ interface Harness {
   undeliverable: Array<{ pool: string; port: number; code: string | undefined }>;
   /** Every failure reported, refused or not. */
   failures: Array<{ port: number } & ReplicaFailure>;
+  proxy: UpstreamProxy;
   close(): Promise<void>;
 }
 
@@ -53,6 +54,7 @@ async function proxyTo(ports: number[], options: HarnessOptions = {}): Promise<H
     balancer,
     undeliverable,
     failures,
+    proxy,
     close: async () => {
       await closeServer(server);
       await proxy.close();
@@ -656,6 +658,70 @@ describe('proxy hop', () => {
       expect(order).toEqual(['POST /p1', 'GET /g1', 'GET /g2', 'POST /p2']);
     });
 
+    test('past the short-write limit, sign-ins wait in the front door rather than at the replica; reads still go straight in', async () => {
+      const { backend, held, order } = await holdingBackend();
+      const h = await harness([backend.port], {
+        connectionsPerReplica: 8,
+        connectionsReservedForReads: 1,
+        shortWritesPerReplica: 2,
+      });
+      const posts = ['/p1', '/p2', '/p3', '/p4'].map((path) => post(h.port, path));
+      await eventually(() => totalInFlight(h.balancer) === 4 && order.length === 2);
+      const get = send(h.port, { path: '/g1' });
+      await eventually(() => order.length === 3);
+      expect(order).toEqual(['POST /p1', 'POST /p2', 'GET /g1']);
+      held[2]();
+      expect((await get).body.toString()).toBe('/g1');
+
+      // Each answered sign-in lets the next one in, never more than two at the replica.
+      held[0]();
+      await eventually(() => order.length === 4);
+      expect(order[3]).toBe('POST /p3');
+      held[1]();
+      await eventually(() => order.length === 5);
+      held[3]();
+      held[4]();
+      const replies = await Promise.all(posts);
+      expect(replies.map((r) => `${r.status} ${r.body.toString()}`)).toEqual([
+        '200 /p1',
+        '200 /p2',
+        '200 /p3',
+        '200 /p4',
+      ]);
+      expect(totalInFlight(h.balancer)).toBe(0);
+    });
+
+    test('slow uploads cannot take the connections of short writes', async () => {
+      const [backend] = await backends(undefined);
+      const h = await harness([backend.port], {
+        connectionsPerReplica: 4,
+        connectionsReservedForReads: 1,
+        shortWritesPerReplica: 1,
+      });
+      // Two uploads may be in flight (4 - 1 for reads - 1 for short writes); each sends its
+      // headers and a little of its body, then stalls.
+      const uploads = Array.from({ length: 3 }, () => {
+        const socket = net.connect(h.port, '127.0.0.1');
+        socket.on('error', () => {});
+        socket.write(
+          `POST /api/v1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${SHORT_WRITE_BODY_BYTES + 1}\r\n\r\nab`,
+        );
+        return socket;
+      });
+      try {
+        await eventually(() => totalInFlight(h.balancer) === 3 && backend.arrivals === 2);
+        // A short write still gets its own connection and is answered.
+        const vote = await send(h.port, { method: 'POST', path: '/api/v1/vote', body: '[1]' });
+        expect([vote.status, vote.body.toString()]).toEqual([200, backend.name]);
+        // The third upload still waits for an upload's connection.
+        expect(backend.arrivals).toBe(3);
+        expect(backend.received.map((r) => r.url)).toEqual(['/api/v1/vote']);
+      } finally {
+        for (const socket of uploads) socket.destroy();
+      }
+      await eventually(() => totalInFlight(h.balancer) === 0);
+    });
+
     test('a request whose client hangs up while it waits is never sent, and gives its place up', async () => {
       const { backend, held, order } = await holdingBackend();
       const h = await harness([backend.port], { connectionsPerReplica: 2, connectionsReservedForReads: 1 });
@@ -676,6 +742,67 @@ describe('proxy hop', () => {
       expect((await post3).body.toString()).toBe('/p3');
       expect(order).toEqual(['POST /p1', 'POST /p3']);
       expect(totalInFlight(h.balancer)).toBe(0);
+    });
+  });
+
+  describe("a replica's connections once it has left", () => {
+    const connectionsTo = (backend: TestBackend) =>
+      new Promise<number>((resolve, reject) =>
+        backend.server.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+      );
+    const untilConnections = async (backend: TestBackend, n: number) => {
+      while ((await connectionsTo(backend)) !== n) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+
+    test('are closed after its last in-flight request is answered, and a replica that stays keeps its own', async () => {
+      const held = gate();
+      const [leaving, staying] = await backends(
+        (_req, res) => void held.promise.then(() => res.end('answered after leaving')),
+        undefined,
+      );
+      const h = await harness([leaving.port, staying.port]);
+      const agent = new http.Agent({ keepAlive: true });
+      const inFlight = send(h.port, { agent });
+      await eventually(() => leaving.received.length === 1);
+      expect((await send(h.port, { agent })).body.toString()).toBe(staying.name);
+      expect(h.proxy.replicaPorts.sort()).toEqual([leaving.port, staying.port].sort());
+
+      // Scaled down: out of rotation, then gone from the balancer, with its request still running.
+      h.balancer.setInRotation(leaving.port, false);
+      h.balancer.remove(leaving.port);
+      expect(await connectionsTo(leaving)).toBe(1);
+      expect(h.proxy.replicaPorts).toContain(leaving.port);
+
+      held.open();
+      const reply = await inFlight;
+      expect([reply.status, reply.body.toString()]).toEqual([200, 'answered after leaving']);
+      await eventually(() => !h.proxy.replicaPorts.includes(leaving.port));
+      await untilConnections(leaving, 0);
+      expect(await connectionsTo(staying)).toBe(1);
+      expect(h.proxy.replicaPorts).toEqual([staying.port]);
+      agent.destroy();
+    });
+
+    test('are closed for a replica that left while idle, and one that comes back is served afresh', async () => {
+      const [a, b] = await backends(undefined, undefined);
+      const h = await harness([a.port, b.port], { sweepIntervalMs: 20 });
+      const agent = new http.Agent({ keepAlive: true });
+      await send(h.port, { agent });
+      await send(h.port, { agent });
+      expect(await connectionsTo(a)).toBe(1);
+
+      h.balancer.setInRotation(a.port, false);
+      await eventually(() => !h.proxy.replicaPorts.includes(a.port));
+      await untilConnections(a, 0);
+
+      h.balancer.setInRotation(a.port, true);
+      const answers = [
+        (await send(h.port, { agent })).body.toString(),
+        (await send(h.port, { agent })).body.toString(),
+      ];
+      expect(answers.sort()).toEqual([a.name, b.name].sort());
+      expect(await connectionsTo(a)).toBe(1);
+      agent.destroy();
     });
   });
 
