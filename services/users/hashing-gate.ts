@@ -23,12 +23,20 @@ export interface HashingGateLimits {
 }
 
 /**
- * One hash per core but one: each hash keeps a core busy for its whole duration, so on the
+ * The most hashes at once on any host. The gate's whole capacity (these and the queue) must
+ * stay below the front door's short writes per replica, or the overflow of a sign-in flood
+ * waits in the front door instead of being shed here; on a host with many cores, cores − 1
+ * alone would pass that limit.
+ */
+export const MAX_CONCURRENT_HASHES = 4;
+
+/**
+ * One hash per core but one, up to MAX_CONCURRENT_HASHES: each hash keeps a core busy for its whole duration, so on the
  * usual 2-core host two at once left the event loop (and the front door beside it) only what
  * the other processes left over, and its health probes went unanswered under a login flood.
  */
 export function defaultHashingLimits(cores = availableParallelism()): HashingGateLimits {
-  return { concurrent: Math.max(1, cores - 1), queued: 8 };
+  return { concurrent: Math.min(MAX_CONCURRENT_HASHES, Math.max(1, cores - 1)), queued: 8 };
 }
 
 export class HashingGate {

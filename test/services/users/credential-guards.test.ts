@@ -91,9 +91,10 @@ describe('hashing gate', () => {
     expect(gate.load).toEqual({ running: 0, waiting: 0 });
   });
 
-  test('by default hashes on every core but one, and on one core still hashes', () => {
+  test('by default hashes on every core but one, at most 4, and on one core still hashes', () => {
     expect(defaultHashingLimits(2)).toEqual({ concurrent: 1, queued: 8 });
-    expect(defaultHashingLimits(8)).toEqual({ concurrent: 7, queued: 8 });
+    expect(defaultHashingLimits(4)).toEqual({ concurrent: 3, queued: 8 });
+    expect(defaultHashingLimits(8)).toEqual({ concurrent: 4, queued: 8 });
     expect(defaultHashingLimits(1)).toEqual({ concurrent: 1, queued: 8 });
   });
 });
