@@ -756,15 +756,19 @@ describe('proxy hop', () => {
 
     test('are closed after its last in-flight request is answered, and a replica that stays keeps its own', async () => {
       const held = gate();
-      const [leaving, staying] = await backends(
-        (_req, res) => void held.promise.then(() => res.end('answered after leaving')),
-        undefined,
-      );
+      // Either backend holds a request to HELD; any other is answered with the backend's port.
+      const HELD = '/api/v1/held';
+      const holdOrAnswer: BackendHandler = (req, res) =>
+        req.url === HELD
+          ? void held.promise.then(() => res.end('answered after leaving'))
+          : res.end(String(res.socket?.localPort));
+      // The rotation goes in port order, so the lower port takes the first request and leaves.
+      const [leaving, staying] = (await backends(holdOrAnswer, holdOrAnswer)).sort((x, y) => x.port - y.port);
       const h = await harness([leaving.port, staying.port]);
       const agent = new http.Agent({ keepAlive: true });
-      const inFlight = send(h.port, { agent });
+      const inFlight = send(h.port, { agent, path: HELD });
       await eventually(() => leaving.received.length === 1);
-      expect((await send(h.port, { agent })).body.toString()).toBe(staying.name);
+      expect((await send(h.port, { agent })).body.toString()).toBe(String(staying.port));
       expect(h.proxy.replicaPorts.sort()).toEqual([leaving.port, staying.port].sort());
 
       // Scaled down: out of rotation, then gone from the balancer, with its request still running.
