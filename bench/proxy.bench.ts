@@ -117,9 +117,8 @@ async function orchestrate(): Promise<void> {
     return;
   }
   const children: ChildProcess[] = [];
-  let nginxStop: (() => void) | undefined;
   const cleanup = () => {
-    nginxStop?.();
+    runningNginxStop?.();
     for (const child of children) child.kill('SIGKILL');
   };
   process.on('exit', cleanup);
@@ -149,35 +148,20 @@ async function orchestrate(): Promise<void> {
     let trivial: Rounds | undefined;
     let oneWorkerRps: number | undefined;
     if (existsSync(NGINX)) {
-      const nginxPort = await freePort();
-      const nginx = startNginx(nginxPort, backendPorts, 'auto');
-      nginxStop = nginx.stop;
-      try {
-        await waitForHttp(nginxPort);
+      trivial = await withNginx(backendPorts, 'auto', async (nginxPort, pid) => {
         await wrk(url(nginxPort), 32, WARMUP_SECONDS);
-        const rounds = await frontDoorAgainstNginx(frontDoor, url(frontDoorPort), url(nginxPort), nginx.pid);
-        front = rounds.medianFront;
-        trivial = rounds;
-      } finally {
-        nginx.stop();
-        nginxStop = undefined;
-      }
-      const oneWorkerPort = await freePort();
-      const oneWorker = startNginx(oneWorkerPort, backendPorts, '1');
-      nginxStop = oneWorker.stop;
-      try {
-        await waitForHttp(oneWorkerPort);
-        await wrk(url(oneWorkerPort), 32, WARMUP_SECONDS);
-        const result = await wrk(url(oneWorkerPort), 32, WRK_SECONDS);
-        printRow('nginx (1 worker)', result);
-        oneWorkerRps = result.rps;
-        console.log(
-          `front door (median round) / nginx (1 worker) requests/s: ${ratio(front.rps, result.rps)}`,
-        );
-      } finally {
-        oneWorker.stop();
-        nginxStop = undefined;
-      }
+        return frontDoorAgainstNginx(frontDoor, url(frontDoorPort), url(nginxPort), pid);
+      });
+      front = trivial.medianFront;
+      const oneWorker = await withNginx(backendPorts, '1', async (nginxPort) => {
+        await wrk(url(nginxPort), 32, WARMUP_SECONDS);
+        return wrk(url(nginxPort), 32, WRK_SECONDS);
+      });
+      printRow('nginx (1 worker)', oneWorker);
+      oneWorkerRps = oneWorker.rps;
+      console.log(
+        `front door (median round) / nginx (1 worker) requests/s: ${ratio(front.rps, oneWorker.rps)}`,
+      );
     } else {
       console.log(`nginx: skipped (${NGINX} not installed)`);
       front = await wrk(url(frontDoorPort), 32, WRK_SECONDS);
@@ -193,19 +177,9 @@ async function orchestrate(): Promise<void> {
     const directHalf = await wrk(url(backendPorts[0]), 32, WRK_SECONDS, script);
     const frontHalf = await wrk(url(frontDoorPort), 32, WRK_SECONDS, script);
     // nginx at the same offered rate: what one more hop adds on this machine at this moment.
-    let nginxHalf: WrkResult | undefined;
-    if (existsSync(NGINX)) {
-      const nginxPort = await freePort();
-      const nginx = startNginx(nginxPort, backendPorts, 'auto');
-      nginxStop = nginx.stop;
-      try {
-        await waitForHttp(nginxPort);
-        nginxHalf = await wrk(url(nginxPort), 32, WRK_SECONDS, script);
-      } finally {
-        nginx.stop();
-        nginxStop = undefined;
-      }
-    }
+    const nginxHalf = existsSync(NGINX)
+      ? await withNginx(backendPorts, 'auto', (nginxPort) => wrk(url(nginxPort), 32, WRK_SECONDS, script))
+      : undefined;
     rmSync(path.dirname(script), { recursive: true, force: true });
     console.log('');
     console.log(
@@ -248,7 +222,7 @@ async function orchestrate(): Promise<void> {
     );
 
     await memoryCheck(frontDoor, frontDoorPort, front.rps);
-    await overActsReplicas(children, (stop) => (nginxStop = stop));
+    await overActsReplicas(children);
   } finally {
     cleanup();
   }
@@ -265,10 +239,7 @@ const SYSTEM_RPS_BEFORE = 201;
  * End to end: two real acts replicas (process mode: the bundled service on one SQLite file)
  * behind a front door and behind nginx, the same GET /api/v1/categories through each.
  */
-async function overActsReplicas(
-  children: ChildProcess[],
-  onNginx: (stop?: () => void) => void,
-): Promise<void> {
+async function overActsReplicas(children: ChildProcess[]): Promise<void> {
   console.log('');
   console.log(`two acts replicas (SQLite), GET /api/v1/categories, wrk -t2 -c32 -d${WRK_SECONDS}s`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-acts-'));
@@ -313,29 +284,26 @@ async function overActsReplicas(
       console.log(`nginx: skipped (${NGINX} not installed)`);
       return;
     }
-    const nginxPort = await freePort();
-    const { stop, pid } = startNginx(nginxPort, replicaPorts, 'auto');
-    onNginx(stop);
-    let front: WrkResult;
-    try {
-      await waitForHttp(nginxPort, '/api/v1/categories');
-      await wrk(url(nginxPort), 32, WARMUP_SECONDS);
-      const rounds = await frontDoorAgainstNginx(frontDoor, url(frontDoorPort), url(nginxPort), pid);
-      front = rounds.medianFront;
-      reportGoal(
-        {
-          what: 'front door / nginx requests/s over two acts replicas',
-          kind: 'at least',
-          limit: 0.95,
-          unit: '',
-        },
-        rounds.rpsRatio,
-        `the front door spends ${rounds.cpuRatio.toFixed(2)}× nginx's CPU per request, taken from the two cores the replicas saturate`,
-      );
-    } finally {
-      stop();
-      onNginx(undefined);
-    }
+    const rounds = await withNginx(
+      replicaPorts,
+      'auto',
+      async (nginxPort, pid) => {
+        await wrk(url(nginxPort), 32, WARMUP_SECONDS);
+        return frontDoorAgainstNginx(frontDoor, url(frontDoorPort), url(nginxPort), pid);
+      },
+      '/api/v1/categories',
+    );
+    const front = rounds.medianFront;
+    reportGoal(
+      {
+        what: 'front door / nginx requests/s over two acts replicas',
+        kind: 'at least',
+        limit: 0.95,
+        unit: '',
+      },
+      rounds.rpsRatio,
+      `the front door spends ${rounds.cpuRatio.toFixed(2)}× nginx's CPU per request, taken from the two cores the replicas saturate`,
+    );
     console.log(
       `system through the front door: ${front.rps.toFixed(0)} req/s; before this work ${SYSTEM_RPS_BEFORE} req/s (loaded machine)`,
     );
@@ -620,6 +588,31 @@ function childPids(pid: number): number[] {
       .map(Number);
   } catch {
     return [];
+  }
+}
+
+/** The nginx running now: the exit handler stops it if the bench fails while it runs. */
+let runningNginxStop: (() => void) | undefined;
+
+/**
+ * Starts nginx (`workers`) in front of `backendPorts`, waits until it answers `readyPath`, runs
+ * `work` against its port and pid, and stops it.
+ */
+async function withNginx<T>(
+  backendPorts: number[],
+  workers: 'auto' | '1',
+  work: (port: number, pid: number) => Promise<T>,
+  readyPath?: string,
+): Promise<T> {
+  const port = await freePort();
+  const nginx = startNginx(port, backendPorts, workers);
+  runningNginxStop = nginx.stop;
+  try {
+    await waitForHttp(port, readyPath);
+    return await work(port, nginx.pid);
+  } finally {
+    nginx.stop();
+    runningNginxStop = undefined;
   }
 }
 
