@@ -1,4 +1,4 @@
-import type { CompiledQuery, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { compileOnce } from '../shared/prepared-query';
 import { asNumber } from '../shared/sql-values';
 import type { ListingOrder } from './listing-order-cache';
@@ -29,12 +29,14 @@ export interface PageRow {
   image: Buffer;
 }
 
+type PageQuery = (...args: unknown[]) => Promise<PageRow[]>;
+
 /** The database side of listing-order-cache.ts: reading a category's order and a page of it. */
 export class ListingOrderReads {
   private readonly version;
   private readonly orderedIds;
   /** By page size: one statement per size, compiled when first needed (at most MAX_LISTING). */
-  private readonly pagesBySize = new Map<number, CompiledQuery<PageRow>>();
+  private readonly pagesBySize = new Map<number, PageQuery>();
 
   constructor(private readonly db: Kysely<ActsDatabase>) {
     this.version = compileOnce(db, (name: string) =>
@@ -77,12 +79,10 @@ export class ListingOrderReads {
    * the rows are of one snapshot. Otherwise no rows.
    */
   async page(category: string, order: ListingOrder, ids: readonly number[]): Promise<PageRow[]> {
-    const query = this.pageOfSize(ids.length);
-    const parameters = [...ids, category, order.categorySeq, order.version];
-    return (await this.db.executeQuery<PageRow>({ ...query, parameters })).rows;
+    return this.pageOfSize(ids.length)(...ids, category, order.categorySeq, order.version);
   }
 
-  private pageOfSize(size: number): CompiledQuery<PageRow> {
+  private pageOfSize(size: number): PageQuery {
     let query = this.pagesBySize.get(size);
     if (query === undefined) {
       query = compilePage(this.db, size);
@@ -92,40 +92,33 @@ export class ListingOrderReads {
   }
 }
 
-/** Stands for one parameter while the statement is compiled; never sent. */
-class Slot {
-  constructor(readonly index: number) {}
-}
-
 /**
- * `size` ids, then the category's name, seq and version, as parameters in that order (checked
- * here: Kysely numbers parameters as it meets them in the SQL).
+ * One page of `size` acts: called with the `size` ids, then the category's name, seq and
+ * version.
  */
-function compilePage(db: Kysely<ActsDatabase>, size: number): CompiledQuery<PageRow> {
-  const slots = Array.from({ length: size + 3 }, (_, i) => new Slot(i));
-  const [name, categorySeq, version] = slots.slice(size) as unknown as [string, number, number];
-  // The acts are looked up by primary key alone: a condition on their category would let
-  // SQLite pick the listing index and walk the whole category. None is needed: at that
-  // version the ids are the category's acts.
-  const compiled = db
-    .selectFrom('acts')
-    .select(PAGE_COLUMNS)
-    .where('acts.seq', 'in', slots.slice(0, size) as unknown as number[])
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('categories')
-          .select('categories.seq')
-          .where('categories.name', '=', name)
-          .where('categories.seq', '=', categorySeq)
-          .where('categories.acts_version', '=', version),
-      ),
-    )
-    .compile();
-  compiled.parameters.forEach((value, i) => {
-    if (!(value instanceof Slot) || value.index !== i)
-      throw new Error(`listing page: parameter ${i} out of place in ${compiled.sql}`);
-  });
-  if (compiled.parameters.length !== slots.length)
-    throw new Error(`listing page: ${compiled.parameters.length} parameters in ${compiled.sql}`);
-  return compiled as CompiledQuery<PageRow>;
+function compilePage(db: Kysely<ActsDatabase>, size: number): PageQuery {
+  return compileOnce(
+    db,
+    (...args: unknown[]) => {
+      const ids = args.slice(0, size) as number[];
+      const [name, categorySeq, version] = args.slice(size) as [string, number, number];
+      // The acts are looked up by primary key alone: a condition on their category would let
+      // SQLite pick the listing index and walk the whole category. None is needed: at that
+      // version the ids are the category's acts.
+      return db
+        .selectFrom('acts')
+        .select(PAGE_COLUMNS)
+        .where('acts.seq', 'in', ids)
+        .where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('categories')
+              .select('categories.seq')
+              .where('categories.name', '=', name)
+              .where('categories.seq', '=', categorySeq)
+              .where('categories.acts_version', '=', version),
+          ),
+        );
+    },
+    size + 3,
+  );
 }

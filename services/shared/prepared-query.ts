@@ -15,8 +15,10 @@ class Placeholder {
 export function compileOnce<DB, Args extends unknown[], Row>(
   db: Kysely<DB>,
   build: (...args: Args) => Compilable<Row>,
+  /** How many arguments `build` takes; given only when it takes them as a rest parameter. */
+  arity = build.length,
 ): (...args: Args) => Promise<Row[]> {
-  const placeholders = Array.from({ length: build.length }, (_, i) => new Placeholder(i));
+  const placeholders = Array.from({ length: arity }, (_, i) => new Placeholder(i));
   const compiled = build(...(placeholders as Args)).compile();
   const positions = compiled.parameters.map((value) => {
     if (!(value instanceof Placeholder))
