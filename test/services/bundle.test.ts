@@ -3,8 +3,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { bundledServiceCommand, REPLICA_ENV, REPLICA_NODE_FLAGS } from '../../scripts/services-bundle';
+import { LARGE_TEXT_BYTES } from '../../services/shared/large-text';
 import { startService, REPO_ROOT, type ServiceProcess } from './processes';
 import { actsHarness, type ActsHarness } from './support';
+
+/** Base64 of a photo above LARGE_TEXT_BYTES, so the upload takes the large-text path. */
+const LARGE_PHOTO_B64 = Buffer.alloc(LARGE_TEXT_BYTES, 7).toString('base64');
 
 describe('process mode runs the services bundled, as the images do', () => {
   test('the command is plain node on one JavaScript file, with the replica environment: no TypeScript loader', () => {
@@ -25,6 +29,16 @@ describe('process mode runs the services bundled, as the images do', () => {
     for (const [name, value] of Object.entries(REPLICA_ENV))
       expect(dockerfile).toMatch(new RegExp(`^ENV [^]*?\\b${name}=${value} `, 'm'));
     expect(dockerfile).toContain(`CMD ["${['node', ...REPLICA_NODE_FLAGS, 'main.js'].join('", "')}"]`);
+  });
+
+  // An idle acts replica loads neither node:crypto (express's ETag package, which the services
+  // turn off; the large-photo parser loads it on first use) nor the `debug` package's terminal
+  // detection: together about 1 MB of its resident memory at rest (docs/performance.md).
+  test('the acts bundle loads no module at start that only its unused features need', () => {
+    const source = readFileSync(bundledServiceCommand('acts').at(-1)!, 'utf8');
+    const required = new Set([...source.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]));
+    for (const name of ['crypto', 'node:crypto', 'tty', 'node:tty', 'os', 'node:os'])
+      expect(required).not.toContain(name);
   });
 
   describe('the bundled acts service', () => {
@@ -96,6 +110,15 @@ describe('process mode runs the services bundled, as the images do', () => {
           ['POST', '/api/v1/acts/upvote', '[7]'],
           ['GET', '/api/v1/list_act_user/xyz'],
           ['GET', '/api/v1/acts/recent?start=1&end=1'],
+          // A photo long enough to stay bytes (services/shared/large-text.ts), which loads
+          // node:crypto on first use in the bundle.
+          [
+            'POST',
+            '/api/v1/acts',
+            `{"actId":8,"username":"xyz","timestamp":"11-10-2019:45-23-03","caption":"big","categoryName":"abc","imgB64":"${LARGE_PHOTO_B64}"}`,
+          ],
+          ['GET', '/api/v1/categories/abc/acts'],
+          ['DELETE', '/api/v1/acts/8'],
           ['DELETE', '/api/v1/acts/7'],
           ['DELETE', '/api/v1/categories/abc'],
         ];
