@@ -1,5 +1,7 @@
 import http, { type RequestListener, type Server } from 'node:http';
+import type { Express } from 'express';
 import type { Logger } from '../../common/log';
+import { expressServerOptions } from './express-server';
 
 export interface RunningService {
   readonly server: Server;
@@ -8,17 +10,24 @@ export interface RunningService {
 }
 
 /**
- * Listens and wires SIGTERM/SIGINT to a graceful shutdown that exits 0. Idle keep-alive
- * connections are closed at once; busy ones after their response. `forceAfterMs` bounds a
- * client that never finishes.
+ * Serves `app` (or `handle`, a listener in front of it), its requests and responses made with
+ * the app's prototypes (see expressServerOptions). Listens and wires SIGTERM/SIGINT to a
+ * graceful shutdown that exits 0. Idle keep-alive connections are closed at once; busy ones
+ * after their response. `forceAfterMs` bounds a client that never finishes.
  */
 export function serve(
-  handle: RequestListener,
-  options: { port: number; logger: Logger; onClosed: () => Promise<void>; forceAfterMs?: number },
+  app: Express,
+  options: {
+    port: number;
+    logger: Logger;
+    onClosed: () => Promise<void>;
+    forceAfterMs?: number;
+    handle?: RequestListener;
+  },
 ): Promise<RunningService> {
   const { logger } = options;
   return new Promise((resolve, reject) => {
-    const server = http.createServer(handle);
+    const server = http.createServer(expressServerOptions(app), options.handle ?? app);
     server.listen(options.port);
     server.once('error', reject);
     server.once('listening', () => {

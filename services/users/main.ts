@@ -18,7 +18,12 @@ async function main(): Promise<void> {
     logger,
     logsRequests: config.logLevel === 'debug',
   });
-  await serve(service.handle, { port: config.port, logger, onClosed: () => database.destroy() });
+  await serve(service.app, {
+    handle: service.handle,
+    port: config.port,
+    logger,
+    onClosed: () => database.destroy(),
+  });
 }
 
 main().catch((err: unknown) => {
