@@ -82,7 +82,16 @@ if (process.env.EXPRESS === '1') {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.get(['/api/v1/categories', '/api/v1/categories/:name/acts'], (req, res) => answer(req.path, res));
-  app.listen(process.env.PORT);
+  // Served as the services serve their apps (services/shared/express-server.ts).
+  const onPrototype = (base, prototype) => {
+    function Constructed(...args) { base.apply(this, args); }
+    Constructed.prototype = prototype;
+    return Constructed;
+  };
+  http.createServer({
+    IncomingMessage: onPrototype(http.IncomingMessage, app.request),
+    ServerResponse: onPrototype(http.ServerResponse, app.response),
+  }, app).listen(process.env.PORT);
 } else {
   http.createServer((req, res) => answer(req.url, res)).listen(process.env.PORT);
 }
