@@ -70,4 +70,4 @@ USER node
 EXPOSE ${PORT}
 STOPSIGNAL SIGTERM
 # node's flags as services/shared/bundle.json's nodeFlags say (scripts/services-bundle.ts: why).
-CMD ["node", "--max-semi-space-size=4", "main.js"]
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "main.js"]

@@ -26,6 +26,10 @@ export const REPLICA_ENV: Readonly<Record<string, string>> = bundle.env;
  * node's flags for every replica process, in process mode and in the images' command.
  * `--max-semi-space-size=4` (MB): under sustained load V8 otherwise grows the young generation
  * to 16 MB semi-spaces, about 25 MB more resident memory for no measurable CPU saved.
+ * `--heap-growing-percent=50`: V8 sizes the next old-generation limit by a factor that, on a
+ * machine with gigabytes to spare, reaches 4×; a replica under load then keeps half-empty old
+ * space it never gives back (78–101 MB resident after load against 77–80 MB with 1.5×).
+ * The heap's maximum, which the health check compares with, is unchanged.
  */
 export const REPLICA_NODE_FLAGS: readonly string[] = bundle.nodeFlags;
 
