@@ -299,11 +299,15 @@ function inListingOrder(rows: PageRow[]): Act[] {
   );
 }
 
-const DEADLOCK_RETRIES = 5;
+const DEADLOCK_RETRIES = 8;
+/** The most a retry waits, times its attempt number; the wait is drawn at random below it. */
+const DEADLOCK_BACKOFF_MS = 10;
 
 /**
- * MySQL may pick a statement as a deadlock victim when an act's delete meets its category's
- * delete; the statement had no effect and is simply run again.
+ * MySQL may pick a statement as a deadlock victim when an act's delete, or an upload's
+ * transaction writing its photo's chunks, meets its category's delete; the victim had no
+ * effect and is run again. After a random pause: two victims retried at once would meet again,
+ * and a large upload holds its category's row until its last chunk is written.
  */
 async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -311,6 +315,7 @@ async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
       return await run();
     } catch (err) {
       if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * DEADLOCK_BACKOFF_MS * attempt));
     }
   }
 }
