@@ -292,9 +292,7 @@ async function measureBigUpload(label: string, databaseUrl: string, usersUrl: st
         unit: '×',
       },
       (after.peak - before.rss) / body.length,
-      label === 'SQLite'
-        ? 'better-sqlite3 copies a bound blob and SQLite builds the row in one more buffer (body, bind, row); storing photos as chunk rows would avoid it and is not done (docs/performance.md, Uploads)'
-        : 'see docs/performance.md, Uploads',
+      'the body is held until the photo is stored, which goes chunk by chunk; the rest is garbage not yet collected (docs/performance.md, Uploads)',
     );
   } finally {
     await acts.stop();

@@ -138,4 +138,20 @@ export const actsMigrations: MigrationSet = {
       db,
     );
   },
+  '005_act_image_chunks': async (db, t) => {
+    // Large photos as ordered chunks (see photo-chunks.ts). Photos already stored stay in their
+    // act's row, where they are read as before. The chunks go with their act, also when the act
+    // goes by its category's cascade (MySQL runs no triggers there, but it does cascade).
+    await db.schema
+      .createTable('act_image_chunks')
+      .ifNotExists()
+      .addColumn('act_seq', t.int64, (c) => c.notNull())
+      .addColumn('chunk_no', 'integer', (c) => c.notNull())
+      .addColumn('bytes', t.bytes, (c) => c.notNull())
+      .addPrimaryKeyConstraint('act_image_chunks_pk', ['act_seq', 'chunk_no'])
+      .addForeignKeyConstraint('act_image_chunks_act_fk', ['act_seq'], 'acts', ['seq'], (fk) =>
+        fk.onDelete('cascade'),
+      )
+      .execute();
+  },
 };

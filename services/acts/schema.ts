@@ -27,7 +27,15 @@ export interface ActsTable {
   sort_time: number;
   caption: string;
   upvotes: Generated<number>;
+  /** The photo, or empty when it is stored in `act_image_chunks` (see photo-chunks.ts). */
   image: Buffer;
+}
+
+/** A large photo, in order: chunk 0 first. They go with their act (ON DELETE CASCADE). */
+export interface ActImageChunksTable {
+  act_seq: number;
+  chunk_no: number;
+  bytes: Buffer;
 }
 
 /** Per username: kept equal to the number of that name's acts, as the category counts are. */
@@ -45,6 +53,7 @@ export interface HeartbeatTable {
 export interface ActsDatabase {
   categories: CategoriesTable;
   acts: ActsTable;
+  act_image_chunks: ActImageChunksTable;
   user_act_counts: UserActCountsTable;
   acts_heartbeat: HeartbeatTable;
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../shared/database';
 import { LargeText } from '../shared/large-text';
 import { compileOnce } from '../shared/prepared-query';
@@ -7,6 +7,7 @@ import { asNumber, asText } from '../shared/sql-values';
 import { actView, type Act, type NewAct } from './act';
 import { ListingOrderCache } from './listing-order-cache';
 import { ListingOrderReads, PAGE_COLUMNS, type PageRow } from './listing-order-reads';
+import { CHUNKED_PHOTO, fitsInRow, readChunkedPhotos, writePhotoChunks } from './photo-chunks';
 import type { ActsDatabase } from './schema';
 import type { ActsStore, CategorySummary, CreateActOutcome } from './store';
 
@@ -74,7 +75,8 @@ export class SqlActsStore implements ActsStore {
     let rereadOrder = plan.from === 'index' && plan.rereadOrder;
     if (plan.from === 'copy') {
       const rows = await this.orderReads.page(categoryName, plan.order, plan.ids);
-      if (rows.length === plan.ids.length) {
+      // Photos missing: an act went since, so the order has changed too.
+      if (rows.length === plan.ids.length && (await readChunkedPhotos(this.db, rows))) {
         this.orders.served(categoryName, plan.order);
         return inListingOrder(rows);
       }
@@ -141,17 +143,20 @@ export class SqlActsStore implements ActsStore {
     const take = fromOldest ? Math.min(limit, total - offset) : limit;
     if (take <= 0) return [];
     const key = `${filter?.column ?? 'all'}:${direction}` as const;
-    const rows =
-      filter === undefined
-        ? await this.reads.pages[`all:${direction}`](take, skip)
-        : await this.reads.pages[key as `${typeof filter.column}:${typeof direction}`](
-            filter.value,
-            take,
-            skip,
-          );
-    // Put in order here, not by the database: an ORDER BY on the join matches the feed's
-    // index, and SQLite then scans that whole index to avoid sorting the page's few rows.
-    return inListingOrder(rows);
+    // Read again only when an act of the page was deleted between its row and its photo.
+    for (;;) {
+      const rows =
+        filter === undefined
+          ? await this.reads.pages[`all:${direction}`](take, skip)
+          : await this.reads.pages[key as `${typeof filter.column}:${typeof direction}`](
+              filter.value,
+              take,
+              skip,
+            );
+      // Put in order here, not by the database: an ORDER BY on the join matches the feed's
+      // index, and SQLite then scans that whole index to avoid sorting the page's few rows.
+      if (await readChunkedPhotos(this.db, rows)) return inListingOrder(rows);
+    }
   }
 
   async actExists(actId: number): Promise<boolean> {
@@ -161,18 +166,12 @@ export class SqlActsStore implements ActsStore {
 
   async createAct(act: NewAct): Promise<CreateActOutcome> {
     try {
-      const insert = this.db
-        .insertInto('acts')
-        .values({
-          act_id: act.actId,
-          category_name: act.categoryName,
-          username: act.username,
-          taken_at: act.timestamp,
-          sort_time: act.sortTime,
-          caption: act.caption,
-          image: this.imageValue(act.imgB64),
-        })
-        .compile();
+      const image = this.imageValue(act.imgB64);
+      if (Buffer.isBuffer(image) && !fitsInRow(image.length)) {
+        await retryDeadlock(() => this.insertWithChunkedPhoto(act, image));
+        return 'created';
+      }
+      const insert = this.db.insertInto('acts').values(actRow(act, image)).compile();
       await retryDeadlock(() => this.database.runPrepared(insert));
       return 'created';
     } catch (err) {
@@ -183,14 +182,30 @@ export class SqlActsStore implements ActsStore {
   }
 
   /**
-   * MySQL decodes the photo itself, so Node never holds the decoded bytes beside the text;
-   * SQLite has no base64 decoder, so it gets the bytes. Either way the statement runs prepared,
-   * its parameters never copied into the SQL text.
+   * The act, then its photo chunk by chunk, in one transaction: a failure at any point leaves
+   * neither, and the triggers count the act once. Its chunks are small statements, so they go
+   * as ordinary ones on the transaction's own connection.
+   */
+  private async insertWithChunkedPhoto(act: NewAct, photo: Buffer): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const { insertId } = await trx
+        .insertInto('acts')
+        .values(actRow(act, CHUNKED_PHOTO))
+        .executeTakeFirstOrThrow();
+      if (insertId === undefined) throw new Error('the database gave no seq for the new act');
+      await writePhotoChunks(trx, Number(insertId), photo);
+    });
+  }
+
+  /**
+   * MySQL decodes a photo that fits in its act's row itself, so Node never holds the decoded
+   * bytes beside the text; SQLite has no base64 decoder, so it gets the bytes. Either way the
+   * statement runs prepared, its parameters never copied into the SQL text.
    */
   private imageValue(imgB64: string | LargeText) {
     // A large photo is decoded where its text was, and bound as bytes on either store.
     if (imgB64 instanceof LargeText) return imgB64.decodeBase64InPlace();
-    return this.database.dialect === 'mysql'
+    return this.database.dialect === 'mysql' && fitsInRow(Buffer.byteLength(imgB64, 'base64'))
       ? sql<Buffer>`FROM_BASE64(${imgB64})`
       : Buffer.from(imgB64, 'base64');
   }
@@ -256,6 +271,18 @@ export class SqlActsStore implements ActsStore {
   }
 }
 
+function actRow(act: NewAct, image: Buffer | RawBuilder<Buffer>) {
+  return {
+    act_id: act.actId,
+    category_name: act.categoryName,
+    username: act.username,
+    taken_at: act.timestamp,
+    sort_time: act.sortTime,
+    caption: act.caption,
+    image,
+  };
+}
+
 /** A page's rows, newest first (then most recently uploaded), as acts. */
 function inListingOrder(rows: PageRow[]): Act[] {
   rows.sort((x, y) => asNumber(y.sort_time) - asNumber(x.sort_time) || asNumber(y.seq) - asNumber(x.seq));
@@ -272,11 +299,15 @@ function inListingOrder(rows: PageRow[]): Act[] {
   );
 }
 
-const DEADLOCK_RETRIES = 5;
+const DEADLOCK_RETRIES = 8;
+/** The most a retry waits, times its attempt number; the wait is drawn at random below it. */
+const DEADLOCK_BACKOFF_MS = 10;
 
 /**
- * MySQL may pick a statement as a deadlock victim when an act's delete meets its category's
- * delete; the statement had no effect and is simply run again.
+ * MySQL may pick a statement as a deadlock victim when an act's delete, or an upload's
+ * transaction writing its photo's chunks, meets its category's delete; the victim had no
+ * effect and is run again. After a random pause: two victims retried at once would meet again,
+ * and a large upload holds its category's row until its last chunk is written.
  */
 async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -284,6 +315,7 @@ async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
       return await run();
     } catch (err) {
       if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * DEADLOCK_BACKOFF_MS * attempt));
     }
   }
 }

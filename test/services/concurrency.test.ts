@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { sql } from 'kysely';
+import { PHOTO_CHUNK_BYTES } from '../../services/acts/photo-chunks';
 import { describeWith } from '../support/requirements';
 import { scratchMysqlDatabase } from './mysql';
 import { startService, type ServiceProcess } from './processes';
@@ -30,6 +33,9 @@ async function call(
 
 /** The racing uploads' users: each category's acts belong to several of them. */
 const UPLOADERS = ['u0', 'u1', 'u2'];
+
+/** Stored as three chunks: every eighth racing upload carries it. */
+const LARGE_PHOTO = randomBytes(2 * PHOTO_CHUNK_BYTES + 100).toString('base64');
 
 /** Two acts processes on one database: the database, not the process, keeps the data right. */
 function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promise<void> }): void {
@@ -109,7 +115,12 @@ function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promis
           via(i),
           'POST',
           '/api/v1/acts',
-          act({ actId, categoryName: categories[i % 4], username: UPLOADERS[i % 3] }),
+          act({
+            actId,
+            categoryName: categories[i % 4],
+            username: UPLOADERS[i % 3],
+            ...(i % 8 === 0 ? { imgB64: LARGE_PHOTO } : {}),
+          }),
         ).then(async (r) => {
           // Every third act is deleted again at once, racing the other uploads.
           if (r.status === 201 && i % 3 === 0) await tracked(via(i + 1), 'DELETE', `/api/v1/acts/${actId}`);
@@ -168,6 +179,29 @@ function sharedDatabaseBehaviour(makeUrl: () => { url: string; cleanup(): Promis
         number
       >;
       expect(Object.entries(listed)).toEqual(rows.map(([name, , counted]) => [name, counted]));
+
+      // Every chunked photo left has all its chunks, and no other chunk is left.
+      const chunked = await database.db
+        .selectFrom('acts')
+        .select('seq')
+        .where(sql<number>`length(image)`, '=', 0)
+        .execute();
+      expect(chunked.length).toBeGreaterThan(0);
+      const chunks = await database.db
+        .selectFrom('act_image_chunks')
+        .select(({ fn }) => ['act_seq', fn.countAll().as('n')])
+        .groupBy('act_seq')
+        .execute();
+      expect(chunks.map((c) => [Number(c.act_seq), Number(c.n)]).sort(([x], [y]) => x! - y!)).toEqual(
+        chunked.map((c) => [Number(c.seq), 3]).sort(([x], [y]) => x! - y!),
+      );
+      const photos: string[] = [];
+      for (let start = 1; start <= Number(total.n); start += 100) {
+        const end = Math.min(start + 99, Number(total.n));
+        const page = await call(a.url, 'GET', `/api/v1/acts/recent?start=${start}&end=${end}`);
+        photos.push(...(JSON.parse(page.text) as { imgB64: string }[]).map((x) => x.imgB64));
+      }
+      expect(photos.filter((p) => p === LARGE_PHOTO)).toHaveLength(chunked.length);
 
       // Every kept per-user count (rows left at 0 included) against a recount of the acts.
       const kept = await database.db
