@@ -54,7 +54,7 @@ async function run(options: StartOptions): Promise<void> {
   let stopProgress = () => {};
   const { orchestrator, stop } = await runOrchestrator(
     config,
-    // npm and tsx relay the terminal's Ctrl-C too, so one keypress can arrive more than once.
+    // npm relays the terminal's Ctrl-C too, so one keypress can arrive more than once.
     { logger, teardown: true, signals: ['SIGINT', 'SIGTERM', 'SIGHUP'], repeatedSignal: 'ignore' },
     {
       stopping: (signal) => {

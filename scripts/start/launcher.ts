@@ -1,5 +1,5 @@
 /**
- * `npm start` runs as a chain: npm → sh → tsx → this process. Killing the outer npm (SIGKILL,
+ * `npm start` runs as a chain: npm → sh → this process (node with the tsx loader). Killing the outer npm (SIGKILL,
  * so nothing is relayed) leaves the rest running, reparented, with the replicas behind them:
  * a system nobody can stop with Ctrl-C any more, holding the ports the next `npm start` needs.
  * So this process records the chain of processes that launched it, up to the process group's

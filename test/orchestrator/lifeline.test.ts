@@ -55,7 +55,7 @@ async function ready(run: CommandRun): Promise<{ adminPort: number; pids: number
 interface StartProcesses {
   npm: number;
   orchestrator: number;
-  /** Between npm and the orchestrator: sh and tsx. */
+  /** Between npm and the orchestrator: sh. */
   between: number[];
   replicas: number[];
 }
@@ -182,6 +182,45 @@ describe('nothing outlives the orchestrator (process mode)', () => {
       pids = again.pids;
     } finally {
       for (const run of runs) killGroup(run.child.pid!);
+      for (const pid of pids) killGroup(pid);
+    }
+  });
+});
+
+describe('Ctrl-C on a busy machine (process mode)', () => {
+  test('stops every replica and says so, even when the orchestrator cannot run for a moment as the signal arrives', async () => {
+    const port = await freePort();
+    const actsFirstPort = await freePortRange(2);
+    const usersFirstPort = await freePortRange(10);
+    const run = npmStart(startArgs(port, actsFirstPort, usersFirstPort, 'orch-busy-ctrl-c-'));
+    let pids: number[] = [];
+    try {
+      ({ pids } = await ready(run));
+      const orchestratorPid = parentOf(pids[0]!);
+      // A loaded machine, made certain: the orchestrator is not scheduled while Ctrl-C reaches
+      // the whole process group, and runs again 300 ms later. Nothing between npm and it may
+      // take the wait for a sign that the signal was ignored (a relay that then SIGKILLs it
+      // would leave the stop half done and never print "stopped.").
+      process.kill(orchestratorPid, 'SIGSTOP');
+      process.kill(-run.child.pid!, 'SIGINT');
+      await new Promise((r) => setTimeout(r, 300));
+      try {
+        process.kill(orchestratorPid, 'SIGCONT');
+      } catch {
+        // Already gone: the assertions below say how.
+      }
+      await eventually(
+        () => /stopped\.|failed/.test(run.output()) || run.child.exitCode !== null,
+        50,
+        30_000,
+      );
+      await run.exited;
+      expect(run.output()).toMatch(/SIGINT: stopping every replica…\nstopped\.\n$/);
+      await eventually(() => pids.every((pid) => !processAlive(pid)), 25, 15_000);
+      for (const p of [port, actsFirstPort, actsFirstPort + 1, usersFirstPort])
+        expect(await isListening(p)).toBe(false);
+    } finally {
+      killGroup(run.child.pid!);
       for (const pid of pids) killGroup(pid);
     }
   });

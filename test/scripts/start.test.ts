@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -160,6 +160,10 @@ describe('the configuration npm start builds', () => {
 
 const PASSWORD = '3d725109c7e7c0bfb9d709836735b56d943d263f';
 
+// Each wait ends well inside the test's timeout, so a stuck step fails with what npm start and
+// the orchestrator said, not with jest's bare "exceeded timeout".
+const STEP_DEADLINE_MS = 30_000;
+
 function send(
   port: number,
   method: string,
@@ -168,10 +172,21 @@ function send(
 ): Promise<{ status: number; text: string }> {
   return fetch(`http://127.0.0.1:${port}${urlPath}`, {
     method,
+    signal: AbortSignal.timeout(STEP_DEADLINE_MS / 2),
     ...(body !== undefined
       ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
       : {}),
   }).then(async (res) => ({ status: res.status, text: await res.text() }));
+}
+
+/** `error` with npm start's output and the end of the orchestrator's log appended. */
+function withRunContext(error: unknown, output: string, dataDir: string): Error {
+  const logFile = path.join(dataDir, 'logs', 'orchestrator.log');
+  const log = existsSync(logFile)
+    ? readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n')
+    : '(none)';
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(`${message}\n--- npm start printed:\n${output}\n--- end of orchestrator.log:\n${log}`);
 }
 
 describe('npm start end to end (real services as processes)', () => {
@@ -188,20 +203,25 @@ describe('npm start end to end (real services as processes)', () => {
           run.output().includes('Ready: open') ||
           (run.child.exitCode !== null && Promise.reject(new Error(run.output()))),
         100,
+        STEP_DEADLINE_MS,
       );
       expect(run.output()).toContain(`Ready: open http://localhost:${port}`);
       const adminPort = Number(/Status: http:\/\/127\.0\.0\.1:(\d+)\/status/.exec(run.output())![1]);
       // Both acts replicas in rotation before checking that they share data.
-      const status = await eventually(async () => {
-        const s = (await request(adminPort, 'GET', '/status')).json<{
-          pools: Array<{ name: string; replicas: Array<{ id: string; inRotation: boolean }> }>;
-        }>();
-        return (
-          s.pools.every((p) => p.replicas.length > 0 && p.replicas.every((r) => r.inRotation)) &&
-          s.pools.find((p) => p.name === 'acts')!.replicas.length === 2 &&
-          s
-        );
-      }, 100);
+      const status = await eventually(
+        async () => {
+          const s = (await request(adminPort, 'GET', '/status')).json<{
+            pools: Array<{ name: string; replicas: Array<{ id: string; inRotation: boolean }> }>;
+          }>();
+          return (
+            s.pools.every((p) => p.replicas.length > 0 && p.replicas.every((r) => r.inRotation)) &&
+            s.pools.find((p) => p.name === 'acts')!.replicas.length === 2 &&
+            s
+          );
+        },
+        100,
+        STEP_DEADLINE_MS,
+      );
       pids = status.pools.flatMap((p) => p.replicas.map((r) => Number(r.id.slice(4))));
 
       expect((await send(port, 'GET', '/')).status).toBe(200);
@@ -256,17 +276,19 @@ describe('npm start end to end (real services as processes)', () => {
       expect(pids).toHaveLength(3);
       // Ctrl-C in a terminal: SIGINT to the whole foreground process group.
       process.kill(-run.child.pid!, 'SIGINT');
-      await eventually(() => /stopped\.|failed/.test(run.output()), 50);
+      await eventually(() => /stopped\.|failed/.test(run.output()), 50, STEP_DEADLINE_MS);
       expect(run.output()).toMatch(/SIGINT: stopping every replica…\nstopped\.\n$/);
-      await eventually(() => pids.every((pid) => !processAlive(pid)));
+      await eventually(() => pids.every((pid) => !processAlive(pid)), 25, STEP_DEADLINE_MS);
       for (const p of [port, actsFirstPort, actsFirstPort + 1, usersFirstPort])
         expect(await isListening(p)).toBe(false);
+    } catch (error) {
+      throw withRunContext(error, run.output(), dataDir);
     } finally {
       killGroup(run.child.pid!);
       // Replicas lead their own process groups: a failed test must not leave them running.
       for (const pid of pids) killGroup(pid);
     }
-  });
+  }, 150_000);
 
   test('refuses clearly, before starting anything, when a needed port is taken', async () => {
     const blocker = net.createServer();

@@ -117,7 +117,7 @@ export async function startSystem(): Promise<RunningSystem> {
     '--admin-port',
     '0',
   ];
-  // `npx tsx scripts/start.ts` without the npx wrapper, so signals reach it directly. Its own
+  // `npm start` without npm and sh around it, so signals reach it directly. Its own
   // process group: a last-resort kill reaches everything it started.
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args], {
     cwd: REPO,
