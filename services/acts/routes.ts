@@ -13,13 +13,11 @@ export function actsRoutes(store: ActsStore, users: UserDirectory): Route[] {
     {
       path: '/api/v1/categories',
       methods: {
-        GET: async (_req, res) => {
-          const categories = await store.listCategories();
-          if (categories.length === 0) {
-            res.status(204).end();
-            return;
-          }
-          sendJsonText(res, 200, categoriesJson(categories));
+        // Synchronous when the store answers at once: no promise on the hottest read.
+        GET: (_req, res) => {
+          const categories = store.listCategories();
+          if (categories instanceof Promise) return categories.then((found) => sendCategories(res, found));
+          sendCategories(res, categories);
         },
         POST: async (req, res) => {
           const created = await store.createCategory(parseNewCategory(req.body));
@@ -155,6 +153,11 @@ async function sendListing(
     return;
   }
   sendJson(res, 200, acts);
+}
+
+function sendCategories(res: Response, categories: readonly CategorySummary[]): void {
+  if (categories.length === 0) res.status(204).end();
+  else sendJsonText(res, 200, categoriesJson(categories));
 }
 
 /**

@@ -13,8 +13,11 @@ export type CreateActOutcome = 'created' | 'duplicate-id' | 'no-category';
  * so replicas sharing it never race each other into bad data.
  */
 export interface ActsStore {
-  /** In the order the categories were created, with counts kept as acts come and go. */
-  listCategories(): Promise<CategorySummary[]>;
+  /**
+   * In the order the categories were created, with counts kept as acts come and go. The list
+   * itself when the database can answer at once (SQLite outside a transaction), else a promise.
+   */
+  listCategories(): CategorySummary[] | Promise<CategorySummary[]>;
   /** false when the name is taken. */
   createCategory(name: string): Promise<boolean>;
   /** Deletes the category and its acts; false when there is no such category. */

@@ -19,6 +19,14 @@ export interface Database<DB> {
    * photo-sized parameters, which would be copied into one huge SQL string first.
    */
   runPrepared(query: CompiledQuery): Promise<void>;
+  /**
+   * SQLite only (better-sqlite3 reads synchronously): a read of `sql`, prepared on its first
+   * call, that answers at once with its rows, with no promise or query executor in between.
+   * It answers undefined while a transaction is open on the connection: Kysely holds the one
+   * connection for the whole transaction, and a read beside it would see its uncommitted
+   * writes. The caller then reads through Kysely, which waits for the transaction to end.
+   */
+  readonly readNow?: (sql: string) => (parameters: readonly unknown[]) => unknown[] | undefined;
   destroy(): Promise<void>;
 }
 
@@ -80,6 +88,14 @@ function openSqlite<DB>(path: string): Database<DB> {
     // better-sqlite3 always prepares statements and binds their parameters.
     runPrepared: async (query) => {
       await db.executeQuery(query);
+    },
+    readNow: (sql) => {
+      let statement: BetterSqlite3.Statement | undefined;
+      return (parameters) => {
+        if (sqlite.inTransaction) return undefined;
+        statement ??= sqlite.prepare(sql);
+        return statement.all(...parameters);
+      };
     },
     destroy: () => db.destroy(),
   };

@@ -1,10 +1,17 @@
+import http from 'node:http';
 import { join } from 'node:path';
 import { parseNewAct } from '../../services/acts/act';
+import request from 'supertest';
+import { silentLogger } from '../../common/log';
+import { createApp as createActsApp } from '../../services/acts/app';
+import type { ActsDatabase } from '../../services/acts/schema';
 import { SqlActsStore } from '../../services/acts/sql-store';
+import { httpUserDirectory } from '../../services/acts/user-directory';
+import type { Database } from '../../services/shared/database';
 import { SqlUsersStore } from '../../services/users/sql-store';
 import { describeWith } from '../support/requirements';
 import { scratchMysqlDatabase } from './mysql';
-import { act, openActsDatabase, openUsersDatabase, tempDir } from './support';
+import { act, openActsDatabase, openUsersDatabase, PUBLIC_ORIGIN, tempDir } from './support';
 
 interface Target {
   url: string;
@@ -15,6 +22,7 @@ interface Target {
 function storeBehaviour(makeTarget: () => Target): void {
   let target: Target;
   let acts: SqlActsStore;
+  let actsDatabase: Database<ActsDatabase>;
   let users: SqlUsersStore;
   let closeAll: () => Promise<void>;
 
@@ -25,6 +33,7 @@ function storeBehaviour(makeTarget: () => Target): void {
     // Running migrations again at start is harmless (every replica does it).
     await openActsDatabase(target.url).then((d) => d.destroy());
     acts = new SqlActsStore(actsDb);
+    actsDatabase = actsDb;
     users = new SqlUsersStore(usersDb.db);
     closeAll = async () => {
       await actsDb.destroy();
@@ -76,6 +85,51 @@ function storeBehaviour(makeTarget: () => Target): void {
       expect(await acts.countActsInCategory('cats')).toBe(1);
       expect(await acts.countActsInCategory('cats ')).toBe(0);
       expect(await acts.countActsInCategory('nope')).toBeUndefined();
+    });
+
+    // On SQLite the categories are read at once, with no promise in between, except while a
+    // transaction holds the connection: the answer is the same bytes either way, and never
+    // shows a write that is not committed.
+    test('GET /api/v1/categories: exact bytes, also beside a transaction that is rolled back', async () => {
+      const app = createActsApp({
+        store: acts,
+        users: httpUserDirectory({
+          usersUrl: 'http://127.0.0.1:1',
+          publicOrigin: PUBLIC_ORIGIN,
+          logger: silentLogger,
+        }),
+        logger: silentLogger,
+      });
+      const expected = '{"cats":1,"cats ":0,"Cats":0}';
+      // The transaction below stays open until the request has reached the app.
+      let arrived = () => {};
+      const reached = new Promise<void>((resolve) => (arrived = resolve));
+      const server = http.createServer((req, res) => {
+        arrived();
+        app(req, res);
+      });
+      const get = async () => {
+        const res = await request(server).get('/api/v1/categories');
+        return [res.status, res.headers['content-type'], res.headers['content-length'], res.text];
+      };
+      const answer = [200, 'application/json; charset=utf-8', String(expected.length), expected];
+      const head = await request(app).head('/api/v1/categories');
+      expect([head.status, head.headers['content-length'], head.text]).toEqual([
+        200,
+        String(expected.length),
+        undefined,
+      ]);
+      let during: Promise<unknown[]> | undefined;
+      await expect(
+        actsDatabase.db.transaction().execute(async (trx) => {
+          await trx.insertInto('categories').values({ name: 'uncommitted' }).execute();
+          during = get();
+          await reached;
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await during).toEqual(answer);
+      expect(await get()).toEqual(answer);
     });
 
     test('the database refuses a reused actId and a missing category', async () => {
