@@ -1,11 +1,11 @@
 /**
- * `npm start` runs as a chain: npm → sh → this process (node with the tsx loader). Killing the outer npm (SIGKILL,
- * so nothing is relayed) leaves the rest running, reparented, with the replicas behind them:
- * a system nobody can stop with Ctrl-C any more, holding the ports the next `npm start` needs.
- * So this process records the chain of processes that launched it, up to the process group's
- * leader (npm, which a terminal or `detached` spawn makes the leader of the whole job), and
- * checks it on a short timer: when any of them is gone or has a new parent, it stops everything
- * it started, as on Ctrl-C.
+ * `npm start` runs as a chain: npm → sh → this process (node with the tsx loader). Killing the
+ * outer npm (SIGKILL, so nothing is relayed) leaves the rest running, reparented, with the
+ * replicas behind them: a system nobody can stop with Ctrl-C any more, holding the ports the
+ * next `npm start` needs. So this process records the chain of processes that launched it, up
+ * to the process group's leader (npm, which a terminal or `detached` spawn makes the leader of
+ * the whole job), and checks it on a short timer: when any of them is gone or has a new parent,
+ * it stops everything it started, as on Ctrl-C.
  */
 import { readFileSync } from 'node:fs';
 import { parseProcStat } from '../../common/proc-stat';

@@ -15,8 +15,8 @@ import {
   type UsersStandIn,
 } from './support';
 
-// The race below pushes 160 uploads (20 of them photos stored as three chunks) through two processes: on a
-// machine busy with other work it has taken over a minute.
+// The race below pushes 160 uploads (20 of them photos stored as three chunks) through two
+// processes: on a machine busy with other work it has taken over a minute.
 jest.setTimeout(120_000);
 
 async function call(
