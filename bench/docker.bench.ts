@@ -12,7 +12,7 @@
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -113,7 +113,7 @@ interface Party {
  * From the decision (remove the old replica) to the new one answering `_health`, ROUNDS times
  * per party, the parties taking turns so that a burst of other work lands on all of them.
  */
-async function replacements(parties: Party[]): Promise<number[][]> {
+async function replacements(parties: Party[]): Promise<{ samples: number[][]; proxies: number }> {
   const current = await Promise.all(
     parties.map(async ({ runtime, spec }) => {
       const replica = await runtime.start(spec);
@@ -121,6 +121,7 @@ async function replacements(parties: Party[]): Promise<number[][]> {
       return replica;
     }),
   );
+  const proxies = dockerProxyCount();
   const samples = parties.map((): number[] => []);
   for (let i = 0; i < ROUNDS; i++) {
     for (const [p, { runtime, spec }] of parties.entries()) {
@@ -132,7 +133,7 @@ async function replacements(parties: Party[]): Promise<number[][]> {
     }
   }
   await Promise.all(parties.map(({ runtime }, p) => runtime.remove(current[p]!.id)));
-  return samples;
+  return { samples, proxies };
 }
 
 /** From a kill from outside to the runtime's onExit, ROUNDS times. */
@@ -211,11 +212,10 @@ async function main(): Promise<void> {
   const dockerParty: Party = { runtime: dockerRuntime, spec: inContainer(await freePort(), 'bench') };
   const bareParty: Party = { runtime: bareRuntime, spec: inContainer(await freePort(), 'bare') };
   try {
-    const [processReplacements, dockerReplacements, bareReplacements] = await replacements([
-      processParty,
-      dockerParty,
-      bareParty,
-    ]);
+    const {
+      samples: [processReplacements, dockerReplacements, bareReplacements],
+      proxies,
+    } = await replacements([processParty, dockerParty, bareParty]);
     const processNotices = await exitNotices(processParty, async (replica) => {
       process.kill(Number(replica.id.replace('pid:', '')), 'SIGKILL');
     });
@@ -242,6 +242,9 @@ async function main(): Promise<void> {
       `  floor, the same replacement of a container of the same image running a bare node:http server, rounds taken in turn: ` +
         `${ms(bare)} (${spread(bareReplacements!)}); replica - floor ${ms(docker - bare)}, replica / floor ${(docker / bare).toFixed(2)}`,
     );
+    console.log(
+      `  ports published ${proxies > 0 ? `through docker-proxy (${proxies} processes; the engine starts and stops one per replacement)` : 'with NAT rules alone, as on the hosts'}`,
+    );
     console.log(`  load average ${loadBefore} before, ${loadAverage()} after`);
     reportGoal(
       { what: 'Docker replacement → healthy, median', kind: 'at most', limit: goal, unit: ' ms' },
@@ -264,6 +267,7 @@ async function main(): Promise<void> {
 // ---------------------------------------------------------------- orchestrator CPU per request
 
 const WRK_SECONDS = 10;
+const WARM_UP_SECONDS = 6;
 const WRK_CONNECTIONS = 32;
 const LOAD_PATH = '/api/v1/categories';
 
@@ -299,6 +303,18 @@ function processCpuMicros(pid: number, ticksPerSecond: number): number {
   // Fields after the command name, which may itself hold spaces: utime and stime are 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1e6;
+}
+
+/** How many `docker-proxy` processes run: the engine's userland proxy, one per published port. */
+function dockerProxyCount(): number {
+  return readdirSync('/proc').filter((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      return readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'docker-proxy';
+    } catch {
+      return false; // exited while listed
+    }
+  }).length;
 }
 
 async function removeOwnedContainers(owner: string): Promise<void> {
@@ -344,7 +360,10 @@ async function frontDoorCpu(): Promise<void> {
         throw new Error(`seeding replica ${port}: ${created.status} ${created.body}`);
     }
 
-    await wrk(listenPort, 2); // warm-up: JIT and upstream connections
+    // Warm-up as in the proxy bench: after 2 s the replicas and the orchestrator still compile
+    // (a 3 s run right after start served a third of the rate of the runs that followed).
+    await wrk(listenPort, WARM_UP_SECONDS);
+    const proxies = dockerProxyCount();
     const pid = running.child.pid!;
     const cpuBefore = processCpuMicros(pid, ticksPerSecond);
     const front = await wrk(listenPort, WRK_SECONDS);
@@ -362,6 +381,12 @@ async function frontDoorCpu(): Promise<void> {
       `  front door (2 replicas)   ${front.rps.toFixed(0).padStart(8)} req/s   errors: ${front.errors}`,
     );
     console.log(`  front door / direct       ${(front.rps / direct.rps).toFixed(2).padStart(8)}x`);
+    console.log(
+      proxies > 0
+        ? `  this engine publishes ports through docker-proxy (${proxies} processes): every proxied request ` +
+            `crosses one; the hosts run without it ("userland-proxy": false, lib/docker-daemon.ts)`
+        : '  this engine publishes ports with NAT rules alone (no docker-proxy), as the hosts do (lib/docker-daemon.ts)',
+    );
     console.log(
       `  orchestrator CPU          ${cpuPerRequest.toFixed(1).padStart(8)} µs/request ` +
         `(${((cpuAfter - cpuBefore) / 1e6).toFixed(2)} s CPU over ${front.requests} requests)`,

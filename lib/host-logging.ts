@@ -23,7 +23,6 @@ export const HOST_LOG_PATHS = {
   /** Every container's json-file log, replicas and the on-host database alike. */
   containers: '/var/lib/docker/containers/*/*-json.log',
   agentConfig: '/etc/selfieless/cloudwatch-agent.json',
-  dockerDaemonConfig: '/etc/docker/daemon.json',
   logrotateConfig: '/etc/selfieless/logrotate.conf',
   logrotateService: '/etc/systemd/system/selfieless-logrotate.service',
   logrotateTimer: '/etc/systemd/system/selfieless-logrotate.timer',
@@ -72,10 +71,11 @@ export function cloudWatchAgentConfig(logGroupName: string): object {
 }
 
 /**
- * Docker's defaults. The daemon merges them into a container's json-file options it does not
- * set itself, so the orchestrator's replicas keep their own limits and gain the tag.
+ * Docker's log defaults (part of the daemon's settings, lib/docker-daemon.ts). The daemon
+ * merges them into a container's json-file options it does not set itself, so the
+ * orchestrator's replicas keep their own limits and gain the tag.
  */
-export const DOCKER_DAEMON_CONFIG = {
+export const DOCKER_LOG_DEFAULTS = {
   'log-driver': 'json-file',
   'log-opts': {
     'max-size': CONTAINER_LOG_LIMITS.maxSize,

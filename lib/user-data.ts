@@ -17,8 +17,8 @@
  * - `node-22` to read the database secret's JSON (from stdin, never from argv);
  * - files: /etc/selfieless/orchestrator.json (0640 root:selfieless), /opt/selfieless (the
  *   bundle), /etc/systemd/system/selfieless-orchestrator.service, and with the on-host
- *   database /etc/selfieless/mysql.env (0600); for the logs (lib/host-logging.ts)
- *   /etc/docker/daemon.json, /var/log/selfieless, the agent's config, logrotate's config and
+ *   database /etc/selfieless/mysql.env (0600); /etc/docker/daemon.json (lib/docker-daemon.ts);
+ *   for the logs (lib/host-logging.ts) /var/log/selfieless, the agent's config, logrotate's config and
  *   its timer.
  * It runs with `set -Eeuo pipefail`; any exit before the end signals failure to
  * CloudFormation with the step it happened in. Success is signalled only once the orchestrator answers `/`
@@ -39,12 +39,8 @@ import path from 'node:path';
 import { servicePool, type OrchestratorConfigFile } from '../common/orchestrator-config';
 import { REPLICA_LIMITS, SERVICES, type ServiceName } from '../common/topology';
 import { DATABASE_CONTAINER_MIB } from './host-capacity';
-import {
-  CLOUDWATCH_AGENT_CTL,
-  cloudWatchAgentConfig,
-  DOCKER_DAEMON_CONFIG,
-  HOST_LOG_PATHS,
-} from './host-logging';
+import { DOCKER_DAEMON_CONFIG, DOCKER_DAEMON_CONFIG_PATH } from './docker-daemon';
+import { CLOUDWATCH_AGENT_CTL, cloudWatchAgentConfig, HOST_LOG_PATHS } from './host-logging';
 
 export type { ServiceName };
 
@@ -297,9 +293,10 @@ retry() {
     'install Docker, Node.js 22, the CloudFormation helper and the CloudWatch agent',
     `retry dnf install -y ${AL2023_PACKAGES.join(' ')}
 command -v aws >/dev/null || retry dnf install -y awscli-2
-# Before the engine starts: its default log options apply to every container it creates.
-install -d -m 0755 ${path.posix.dirname(HOST_LOG_PATHS.dockerDaemonConfig)}
-${heredoc(HOST_LOG_PATHS.dockerDaemonConfig, JSON.stringify(DOCKER_DAEMON_CONFIG, null, 2), 'DAEMON')}
+# Before the engine starts: its default log options apply to every container it creates, and
+# its ports are published without a proxy process (lib/docker-daemon.ts).
+install -d -m 0755 ${path.posix.dirname(DOCKER_DAEMON_CONFIG_PATH)}
+${heredoc(DOCKER_DAEMON_CONFIG_PATH, JSON.stringify(DOCKER_DAEMON_CONFIG, null, 2), 'DAEMON')}
 systemctl enable --now docker
 id -u selfieless >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin selfieless`,
   );

@@ -179,6 +179,9 @@ export async function graderTimeline({ deployment, log }: CheckContext): Promise
     30_000,
     500,
   );
+  // The engine publishes the replicas' ports with NAT rules alone (lib/docker-daemon.ts).
+  const proxies = exec(host.hostId, 'grep -lx docker-proxy /proc/[0-9]*/comm', 5000).stdout.trim();
+  if (proxies) throw new Error(`docker-proxy runs on the acts host (${proxies.split('\n').join(', ')})`);
   await sleep(3000); // the orchestrator's health poller puts the new replica in rotation
   for (const r of two) inHost(host, `curl -fsS -X DELETE http://127.0.0.1:${r.port}/api/v1/_count`);
   for (let i = 0; i < 6; i++) expectStatus('GET acts/count', await request(`${direct}/acts/count`), 200);
@@ -198,7 +201,7 @@ export async function graderTimeline({ deployment, log }: CheckContext): Promise
     },
     60_000,
   );
-  return `1 -> 2 containers after 25 requests in a ${SHORT_WINDOW_SECONDS} s window; _count [3] [3] after 6; _crash on :8000 -> ${first.id} replaced by ${replaced.id}`;
+  return `1 -> 2 containers after 25 requests in a ${SHORT_WINDOW_SECONDS} s window, no docker-proxy; _count [3] [3] after 6; _crash on :8000 -> ${first.id} replaced by ${replaced.id}`;
 }
 
 function actsHosts(deployment: Deployment): Host[] {

@@ -3,12 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfigFile } from '../../orchestrator/config';
-import {
-  CLOUDWATCH_AGENT_CTL,
-  cloudWatchAgentConfig,
-  DOCKER_DAEMON_CONFIG,
-  HOST_LOG_PATHS,
-} from '../../lib/host-logging';
+import { DOCKER_DAEMON_CONFIG, DOCKER_DAEMON_CONFIG_PATH } from '../../lib/docker-daemon';
+import { CLOUDWATCH_AGENT_CTL, cloudWatchAgentConfig, HOST_LOG_PATHS } from '../../lib/host-logging';
 import {
   AL2023_PACKAGES,
   DATABASE_IMAGE,
@@ -106,7 +102,7 @@ describe.each(VARIANTS)('user data of the %s host with the database on %s', (ser
     // The commands themselves follow the same order.
     const order = [
       `dnf install -y ${AL2023_PACKAGES.join(' ')}`,
-      `cat > ${HOST_LOG_PATHS.dockerDaemonConfig} <<'DAEMON'`,
+      `cat > ${DOCKER_DAEMON_CONFIG_PATH} <<'DAEMON'`,
       'systemctl enable --now docker',
       'aws ecr get-login-password',
       'docker pull "$IMAGE_URI"',
@@ -237,7 +233,9 @@ describe.each(VARIANTS)('user data of the %s host with the database on %s', (ser
       if (!match) throw new Error(`${file} is not written`);
       return match[2]!;
     };
-    expect(JSON.parse(written(HOST_LOG_PATHS.dockerDaemonConfig))).toEqual(DOCKER_DAEMON_CONFIG);
+    expect(JSON.parse(written(DOCKER_DAEMON_CONFIG_PATH))).toEqual(DOCKER_DAEMON_CONFIG);
+    // Replicas' ports are published by NAT rules, not through a proxy process per port.
+    expect(JSON.parse(written(DOCKER_DAEMON_CONFIG_PATH))).toMatchObject({ 'userland-proxy': false });
     expect(JSON.parse(written(HOST_LOG_PATHS.agentConfig))).toEqual(
       cloudWatchAgentConfig(LOGGING.logGroupName),
     );
