@@ -281,7 +281,7 @@ function runWithStandIns(
   try {
     const bin = path.join(dir, 'bin');
     const signals = path.join(dir, 'signals');
-    execFileSync('mkdir', ['-p', bin]);
+    execFileSync('mkdir', ['-p', bin, path.join(dir, 'etc-docker')]);
     const all: Record<string, string> = {
       sleep: 'exit 0',
       dnf: 'exit 0',
@@ -293,7 +293,11 @@ function runWithStandIns(
     for (const [name, body] of Object.entries(all)) {
       writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
     }
-    const patched = script.replaceAll('/opt/aws/bin/cfn-signal', path.join(bin, 'cfn-signal'));
+    // The first step writes the engine's settings before anything can fail; as root it would
+    // write this machine's own /etc/docker/daemon.json and change its next dockerd.
+    const patched = script
+      .replaceAll('/opt/aws/bin/cfn-signal', path.join(bin, 'cfn-signal'))
+      .replaceAll(path.posix.dirname(DOCKER_DAEMON_CONFIG_PATH), path.join(dir, 'etc-docker'));
     const result = spawnSync('bash', ['-c', patched], {
       encoding: 'utf8',
       env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir },
