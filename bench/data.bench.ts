@@ -27,6 +27,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const LOAD_SECONDS = QUICK ? 1 : 2;
+const WARM_UP_SECONDS = QUICK ? 0.5 : 1;
 const ROUNDS = 5;
 const CONNECTIONS = 8;
 const CATEGORIES = ['a', 'b', 'c', 'd', 'e'];
@@ -80,8 +81,9 @@ const ROUTES: Route[] = [
 
 async function main(): Promise<void> {
   console.log(
-    `one acts process per database (the bundle, as process mode runs it), ${CONNECTIONS} connections; ${ROUNDS} rounds of ${LOAD_SECONDS} s on each,\n` +
-      'alternating between the small and the large database so that a shared machine skews both alike;\n' +
+    `one acts process per database (the bundle, as process mode runs it), ${CONNECTIONS} connections; after ${WARM_UP_SECONDS} s of warm-up,\n` +
+      `${ROUNDS} rounds of ${LOAD_SECONDS} s on each, alternating between the small and the large database (taking turns at going first)\n` +
+      'so that a shared machine skews both alike;\n' +
       "each rate is the median over the rounds, each ratio the median of the rounds' own ratios",
   );
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sla-data-bench-'));
@@ -142,9 +144,21 @@ async function benchEngine(label: string, urlFor: (db: Size) => string): Promise
       const befores: number[] = [];
       const afters: number[] = [];
       const ratios: number[] = [];
+      const onSmall = () => requestsPerSecond(replicas.get(small)!.url, smallPath, LOAD_SECONDS);
+      const onLarge = () => requestsPerSecond(replicas.get('large')!.url, route.path, LOAD_SECONDS);
+      // Both replicas compile the route's code before any round counts, and the two take turns
+      // at going first: a round of a route's first seconds, or always going second, skewed one
+      // route or another by 0.2-0.4 in otherwise quiet runs.
+      await requestsPerSecond(replicas.get(small)!.url, smallPath, WARM_UP_SECONDS);
+      await requestsPerSecond(replicas.get('large')!.url, route.path, WARM_UP_SECONDS);
       for (let round = 0; round < ROUNDS; round++) {
-        befores.push(await requestsPerSecond(replicas.get(small)!.url, smallPath, LOAD_SECONDS));
-        afters.push(await requestsPerSecond(replicas.get('large')!.url, route.path, LOAD_SECONDS));
+        if (round % 2 === 0) {
+          befores.push(await onSmall());
+          afters.push(await onLarge());
+        } else {
+          afters.push(await onLarge());
+          befores.push(await onSmall());
+        }
         ratios.push(afters.at(-1)! / befores.at(-1)!);
       }
       const before = median(befores);
