@@ -17,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../orchestrator/config';
+import { STARTUP_PROBE_MS } from '../orchestrator/health-monitor';
 import { silentLogger } from '../common/log';
 import { startOrchestrator, type Orchestrator } from '../orchestrator/orchestrator';
 import { createProcessRuntime } from '../orchestrator/process-runtime';
@@ -219,7 +220,7 @@ async function main(): Promise<void> {
   const range = (s: { median: number; min: number; max: number }) =>
     `median ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}-${s.max.toFixed(0)})`;
   console.log(
-    `acts service as a process, ${ROUNDS} rounds, 1 s health probes (100 ms while starting); load average ${loadBefore} before, ${loadAverage()} after`,
+    `acts service as a process, ${ROUNDS} rounds, 1 s health probes (${STARTUP_PROBE_MS} ms while starting); load average ${loadBefore} before, ${loadAverage()} after`,
   );
   console.log(
     `cold start → in rotation (baseline): ${range(base)}` +

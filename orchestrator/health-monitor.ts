@@ -21,6 +21,14 @@ export type HealthChangeListener = (port: number, health: ReportedHealth, reason
  */
 export const UNAVAILABLE_LIMIT_MS = 120_000;
 
+/**
+ * How often a starting replica is probed. A replica joins the rotation on its first passing
+ * probe, so this is how late it may join after it starts listening: half of it on average.
+ * A probe of a port nobody listens on yet is refused at once, and the monitor's timer runs at
+ * this pace only while a replica is starting (see `schedule`).
+ */
+export const STARTUP_PROBE_MS = 25;
+
 export interface HealthMonitorOptions {
   intervalMs: number;
   timeoutMs: number;
@@ -33,7 +41,10 @@ export interface HealthMonitorOptions {
   onProbe?: (port: number, outcome: ProbeOutcome, latencyMs: number) => void;
   host?: string;
   path?: string;
-  /** Probe period for a replica that has not passed yet, so a fresh one joins soon after it listens. */
+  /**
+   * Probe period for a replica that has not passed yet, so a fresh one joins soon after it
+   * listens (default STARTUP_PROBE_MS).
+   */
   startupProbeMs?: number;
   timers?: Timers;
   /** How one probe is made; the real one is an HTTP GET (tests of the rules pass their own). */
@@ -203,7 +214,7 @@ export class HealthMonitor {
     this.probeReplica = options.probe ?? probeOnce;
     this.host = options.host ?? '127.0.0.1';
     this.path = options.path ?? '/api/v1/_health';
-    this.startupProbeMs = Math.min(options.startupProbeMs ?? 100, options.intervalMs);
+    this.startupProbeMs = Math.min(options.startupProbeMs ?? STARTUP_PROBE_MS, options.intervalMs);
   }
 
   /** Starts probing a replica (afresh: a replacement on the same port starts unknown, in grace). */
@@ -219,13 +230,12 @@ export class HealthMonitor {
       lastProbeAt: -Infinity,
       generation: ++this.generation,
     });
-    this.ensureTimer();
     this.probe(port);
   }
 
   unwatch(port: number): void {
     this.watched.delete(port);
-    if (this.watched.size === 0) this.stopTimer();
+    this.schedule();
   }
 
   /**
@@ -248,13 +258,30 @@ export class HealthMonitor {
     this.stopTimer();
   }
 
-  private ensureTimer(): void {
-    if (this.timer !== undefined) return;
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      this.tick();
-      if (this.watched.size > 0) this.ensureTimer();
-    }, this.startupProbeMs);
+  /**
+   * Sets the one timer for the earliest probe due. A replica with a probe in flight is not due
+   * (its answer reschedules), so with every replica healthy the monitor wakes once per
+   * interval, and at the startup pace only while a replica is starting.
+   */
+  private schedule(): void {
+    this.stopTimer();
+    const now = this.timers.now();
+    let due = Infinity;
+    for (const w of this.watched.values())
+      if (!w.inFlight) due = Math.min(due, w.lastProbeAt + this.periodOf(w, now));
+    if (due === Infinity) return;
+    this.timer = this.timers.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.tick();
+      },
+      Math.max(0, due - now),
+    );
+  }
+
+  private periodOf(w: Watched, now: number): number {
+    const starting = !w.state.passedOnce && now - w.state.watchedSinceMs < this.options.startupGraceMs;
+    return starting ? this.startupProbeMs : this.options.intervalMs;
   }
 
   private stopTimer(): void {
@@ -265,11 +292,10 @@ export class HealthMonitor {
   private tick(): void {
     const now = this.timers.now();
     for (const [port, w] of this.watched) {
-      const starting = !w.state.passedOnce && now - w.state.watchedSinceMs < this.options.startupGraceMs;
-      const period = starting ? this.startupProbeMs : this.options.intervalMs;
       // A little slack so a timer firing a few ms early does not skip a whole period.
-      if (now - w.lastProbeAt >= period - 5) this.probe(port);
+      if (now - w.lastProbeAt >= this.periodOf(w, now) - 5) this.probe(port);
     }
+    this.schedule();
   }
 
   private probe(port: number): void {
@@ -277,6 +303,7 @@ export class HealthMonitor {
     if (!w || w.inFlight) return;
     w.inFlight = true;
     w.lastProbeAt = this.timers.now();
+    this.schedule();
     const generation = w.generation;
     void this.probeReplica(this.host, port, this.path, this.options.timeoutMs).then((outcome) => {
       const current = this.watched.get(port);
@@ -285,6 +312,7 @@ export class HealthMonitor {
       this.options.onProbe?.(port, outcome, this.timers.now() - current.lastProbeAt);
       const verdict = judgeProbe(current.state, outcome, this.timers.now(), this.options);
       current.state = verdict.state;
+      this.schedule();
       if (verdict.change) this.options.onHealthChange(port, verdict.change.health, verdict.change.reason);
     });
   }

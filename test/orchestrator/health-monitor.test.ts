@@ -6,6 +6,7 @@ import {
   type ProbeOutcome,
   type ProbeState,
   type ReportedHealth,
+  STARTUP_PROBE_MS,
   UNAVAILABLE_LIMIT_MS,
 } from '../../orchestrator/health-monitor';
 import { freePort } from '../support/requirements';
@@ -342,5 +343,90 @@ describe('HealthMonitor timing on a manual clock', () => {
     expect(changes[2]).toEqual([7000, 'healthy']);
     monitor.stop();
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('HealthMonitor pace: quick while a replica starts, once per interval after', () => {
+  /** A fake clock that counts the monitor's wake-ups. */
+  class CountingClock extends FakeClock {
+    wakeUps = 0;
+    override setTimeout(fn: () => void, ms: number): unknown {
+      return super.setTimeout(() => {
+        this.wakeUps++;
+        fn();
+      }, ms);
+    }
+  }
+  const flush = async () => {
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  };
+
+  test('a starting replica is probed every STARTUP_PROBE_MS until it passes, then once per interval', async () => {
+    const clock = new CountingClock(0);
+    const outcomes = [refused, refused, refused, pass];
+    const probedAt: number[] = [];
+    const changes: Array<[number, ReportedHealth]> = [];
+    const monitor = new HealthMonitor({
+      intervalMs: 1_000,
+      timeoutMs: 500,
+      failureThreshold: 3,
+      startupGraceMs: 15_000,
+      timers: clock,
+      onHealthChange: (port, health) => changes.push([port, health]),
+      probe: async () => {
+        probedAt.push(clock.now());
+        return outcomes.shift() ?? pass;
+      },
+    });
+    monitor.watch(7000);
+    await flush();
+    // Time moves in 1 ms steps, as finely as a real timer could fire.
+    for (let t = 0; t < 5_000; t++) {
+      clock.advance(1);
+      await flush();
+    }
+    monitor.stop();
+    const s = STARTUP_PROBE_MS;
+    expect(probedAt).toEqual([
+      0,
+      s,
+      2 * s,
+      3 * s,
+      3 * s + 1_000,
+      3 * s + 2_000,
+      3 * s + 3_000,
+      3 * s + 4_000,
+    ]);
+    expect(changes).toEqual([[7000, 'healthy']]);
+    // One wake-up per probe after the first: no timer ticks at the startup pace once it is in.
+    expect(clock.wakeUps).toBe(probedAt.length - 1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('no wake-ups while the only probe is in flight; its answer sets the next one', async () => {
+    const clock = new CountingClock(0);
+    let answer: (outcome: ProbeOutcome) => void = () => undefined;
+    const monitor = new HealthMonitor({
+      intervalMs: 1_000,
+      timeoutMs: 500,
+      failureThreshold: 3,
+      startupGraceMs: 15_000,
+      timers: clock,
+      onHealthChange: () => undefined,
+      probe: () => new Promise<ProbeOutcome>((resolve) => (answer = resolve)),
+    });
+    monitor.watch(7000);
+    await flush();
+    expect(clock.pendingTimers).toBe(0);
+    clock.advance(400);
+    answer(pass);
+    await flush();
+    // The interval counts from the probe's start (t = 0), as a probe's latency does not delay the next.
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(599);
+    expect(clock.wakeUps).toBe(0);
+    clock.advance(1);
+    expect(clock.wakeUps).toBe(1);
+    monitor.stop();
   });
 });
