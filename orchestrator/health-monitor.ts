@@ -231,6 +231,7 @@ export class HealthMonitor {
       generation: ++this.generation,
     });
     this.probe(port);
+    this.schedule();
   }
 
   unwatch(port: number): void {
@@ -247,6 +248,7 @@ export class HealthMonitor {
     if (!w) return;
     w.state = { ...w.state, healthy: undefined, consecutiveFailures: 0 };
     this.probe(port);
+    this.schedule();
   }
 
   isWatching(port: number): boolean {
@@ -261,7 +263,8 @@ export class HealthMonitor {
   /**
    * Sets the one timer for the earliest probe due. A replica with a probe in flight is not due
    * (its answer reschedules), so with every replica healthy the monitor wakes once per
-   * interval, and at the startup pace only while a replica is starting.
+   * interval, and at the startup pace only while a replica is starting. Called after every
+   * change to what is due: watch, unwatch, recheck, a tick, a probe's answer.
    */
   private schedule(): void {
     this.stopTimer();
@@ -303,7 +306,6 @@ export class HealthMonitor {
     if (!w || w.inFlight) return;
     w.inFlight = true;
     w.lastProbeAt = this.timers.now();
-    this.schedule();
     const generation = w.generation;
     void this.probeReplica(this.host, port, this.path, this.options.timeoutMs).then((outcome) => {
       const current = this.watched.get(port);

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   HealthMonitor,
+  type HealthMonitorOptions,
   judgeProbe,
   type ProbeOutcome,
   type ProbeState,
@@ -289,29 +290,36 @@ describe('HealthMonitor against real sockets', () => {
   });
 });
 
+/** A monitor on a manual clock whose probes answer `outcomes` in turn (then pass), noting when. */
+function manualMonitor(
+  clock: FakeClock,
+  outcomes: ProbeOutcome[],
+  options: Partial<HealthMonitorOptions> = {},
+) {
+  const probedAt: number[] = [];
+  const changes: Array<[number, ReportedHealth]> = [];
+  const monitor = new HealthMonitor({
+    intervalMs: 1_000,
+    timeoutMs: 500,
+    failureThreshold: 3,
+    startupGraceMs: 15_000,
+    timers: clock,
+    onHealthChange: (port, health) => changes.push([port, health]),
+    probe: async () => {
+      probedAt.push(clock.now());
+      return outcomes.shift() ?? pass;
+    },
+    ...options,
+  });
+  return { clock, monitor, probedAt, changes };
+}
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
 describe('HealthMonitor timing on a manual clock', () => {
-  function monitorWith(outcomes: ProbeOutcome[]) {
-    const clock = new FakeClock(0);
-    const probedAt: number[] = [];
-    const changes: Array<[number, ReportedHealth]> = [];
-    const monitor = new HealthMonitor({
-      intervalMs: 1_000,
-      timeoutMs: 500,
-      failureThreshold: 3,
-      startupGraceMs: 0,
-      startupProbeMs: 100,
-      timers: clock,
-      onHealthChange: (port, isHealthy) => changes.push([port, isHealthy]),
-      probe: async () => {
-        probedAt.push(clock.now());
-        return outcomes.shift() ?? pass;
-      },
-    });
-    return { clock, monitor, probedAt, changes };
-  }
-  const flush = async () => {
-    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  };
+  const monitorWith = (outcomes: ProbeOutcome[]) =>
+    manualMonitor(new FakeClock(0), outcomes, { startupGraceMs: 0, startupProbeMs: 100 });
 
   test('probes at once on watch, then once per interval once the replica has passed', async () => {
     const { clock, monitor, probedAt, changes } = monitorWith([pass]);
@@ -357,27 +365,9 @@ describe('HealthMonitor pace: quick while a replica starts, once per interval af
       }, ms);
     }
   }
-  const flush = async () => {
-    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-  };
-
   test('a starting replica is probed every STARTUP_PROBE_MS until it passes, then once per interval', async () => {
     const clock = new CountingClock(0);
-    const outcomes = [refused, refused, refused, pass];
-    const probedAt: number[] = [];
-    const changes: Array<[number, ReportedHealth]> = [];
-    const monitor = new HealthMonitor({
-      intervalMs: 1_000,
-      timeoutMs: 500,
-      failureThreshold: 3,
-      startupGraceMs: 15_000,
-      timers: clock,
-      onHealthChange: (port, health) => changes.push([port, health]),
-      probe: async () => {
-        probedAt.push(clock.now());
-        return outcomes.shift() ?? pass;
-      },
-    });
+    const { monitor, probedAt, changes } = manualMonitor(clock, [refused, refused, refused, pass]);
     monitor.watch(7000);
     await flush();
     // Time moves in 1 ms steps, as finely as a real timer could fire.
@@ -406,13 +396,7 @@ describe('HealthMonitor pace: quick while a replica starts, once per interval af
   test('no wake-ups while the only probe is in flight; its answer sets the next one', async () => {
     const clock = new CountingClock(0);
     let answer: (outcome: ProbeOutcome) => void = () => undefined;
-    const monitor = new HealthMonitor({
-      intervalMs: 1_000,
-      timeoutMs: 500,
-      failureThreshold: 3,
-      startupGraceMs: 15_000,
-      timers: clock,
-      onHealthChange: () => undefined,
+    const { monitor } = manualMonitor(clock, [], {
       probe: () => new Promise<ProbeOutcome>((resolve) => (answer = resolve)),
     });
     monitor.watch(7000);
