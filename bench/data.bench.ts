@@ -144,13 +144,15 @@ async function benchEngine(label: string, urlFor: (db: Size) => string): Promise
       const befores: number[] = [];
       const afters: number[] = [];
       const ratios: number[] = [];
-      const onSmall = () => requestsPerSecond(replicas.get(small)!.url, smallPath, LOAD_SECONDS);
-      const onLarge = () => requestsPerSecond(replicas.get('large')!.url, route.path, LOAD_SECONDS);
+      const onSmall = (seconds = LOAD_SECONDS) =>
+        requestsPerSecond(replicas.get(small)!.url, smallPath, seconds);
+      const onLarge = (seconds = LOAD_SECONDS) =>
+        requestsPerSecond(replicas.get('large')!.url, route.path, seconds);
       // Both replicas compile the route's code before any round counts, and the two take turns
       // at going first: a round of a route's first seconds, or always going second, skewed one
       // route or another by 0.2-0.4 in otherwise quiet runs.
-      await requestsPerSecond(replicas.get(small)!.url, smallPath, WARM_UP_SECONDS);
-      await requestsPerSecond(replicas.get('large')!.url, route.path, WARM_UP_SECONDS);
+      await onSmall(WARM_UP_SECONDS);
+      await onLarge(WARM_UP_SECONDS);
       for (let round = 0; round < ROUNDS; round++) {
         if (round % 2 === 0) {
           befores.push(await onSmall());

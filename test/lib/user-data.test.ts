@@ -233,9 +233,10 @@ describe.each(VARIANTS)('user data of the %s host with the database on %s', (ser
       if (!match) throw new Error(`${file} is not written`);
       return match[2]!;
     };
-    expect(JSON.parse(written(DOCKER_DAEMON_CONFIG_PATH))).toEqual(DOCKER_DAEMON_CONFIG);
+    const daemon: unknown = JSON.parse(written(DOCKER_DAEMON_CONFIG_PATH));
+    expect(daemon).toEqual(DOCKER_DAEMON_CONFIG);
     // Replicas' ports are published by NAT rules, not through a proxy process per port.
-    expect(JSON.parse(written(DOCKER_DAEMON_CONFIG_PATH))).toMatchObject({ 'userland-proxy': false });
+    expect(daemon).toMatchObject({ 'userland-proxy': false });
     expect(JSON.parse(written(HOST_LOG_PATHS.agentConfig))).toEqual(
       cloudWatchAgentConfig(LOGGING.logGroupName),
     );
